@@ -1,0 +1,201 @@
+/* name-addr / addr-spec (RFC 3261 20.10), comma lists, quoted strings, header params. */
+#include <string.h>
+
+#include "sip_priv.h"
+
+/* Scans a quoted-string at *pp (at the opening quote); *pp ends past the close. */
+static int quoted_scan(const char **pp, const char *end, struct slice *inner)
+{
+	const char *p = *pp + 1, *s = p;
+
+	while (p < end && *p != '"') {
+		if (*p == '\\') {
+			if (++p == end)
+				return -EBADMSG;
+		}
+		p++;
+	}
+	if (p == end)
+		return -EBADMSG;
+	*inner = (struct slice){s, (size_t)(p - s)};
+	*pp = p + 1;
+	return 0;
+}
+
+int sip_unquote(struct slice s, char *out, size_t cap)
+{
+	size_t n = 0;
+
+	if (s.len >= 2 && s.p[0] == '"' && s.p[s.len - 1] == '"') {
+		s.p++;
+		s.len -= 2;
+	}
+	for (size_t i = 0; i < s.len; i++) {
+		char c = s.p[i];
+
+		if (c == '\\') {
+			if (++i == s.len)
+				return -EBADMSG;
+			c = s.p[i];
+		}
+		if (n >= cap)
+			return -E2BIG;
+		out[n++] = c;
+	}
+	return (int)n;
+}
+
+int sip_list_next(struct slice *rest, struct slice *elem)
+{
+	const char *p = rest->p, *end = rest->p + rest->len, *s;
+	bool quoted = false;
+	int angle = 0;
+
+	p = skip_ws(p, end);
+	if (p == end) {
+		*rest = (struct slice){end, 0};
+		return -ENOENT;
+	}
+	for (s = p; p < end; p++) {
+		if (quoted) {
+			if (*p == '\\' && p + 1 < end)
+				p++;
+			else if (*p == '"')
+				quoted = false;
+		} else if (*p == '"') {
+			quoted = true;
+		} else if (*p == '<') {
+			angle++;
+		} else if (*p == '>' && angle > 0) {
+			angle--;
+		} else if (*p == ',' && angle == 0) {
+			break;
+		}
+	}
+	if (quoted)
+		return -EBADMSG;
+	*elem = slice_trim((struct slice){s, (size_t)(p - s)});
+	if (elem->len == 0)
+		return -EBADMSG;
+	if (p < end) {
+		p++; /* the comma */
+		if (skip_ws(p, end) == end)
+			return -EBADMSG; /* a trailing comma announces an empty element */
+	}
+	*rest = (struct slice){p, (size_t)(end - p)};
+	return 0;
+}
+
+/* gen-value: token, host (incl. IPv6 and its colons/brackets) or quoted-string. */
+static const char *gen_value_scan(const char *p, const char *end)
+{
+	if (p < end && *p == '"') {
+		struct slice inner;
+
+		return quoted_scan(&p, end, &inner) ? NULL : p;
+	}
+	while (p < end && (cc_is(*p, CC_TOKEN) || *p == ':' || *p == '[' || *p == ']'))
+		p++;
+	return p;
+}
+
+int sip_params_scan(const char **pp, const char *end, struct slice *params)
+{
+	const char *p = skip_ws(*pp, end), *first = NULL, *last = NULL;
+
+	*params = (struct slice){p, 0};
+	while (p < end && *p == ';') {
+		const char *n = skip_ws(p + 1, end), *ne;
+
+		ne = skip_class(n, end, CC_TOKEN);
+		if (ne == n)
+			return -EBADMSG;
+		if (!first)
+			first = n;
+		last = ne;
+		p = skip_ws(ne, end);
+		if (p < end && *p == '=') {
+			const char *v = skip_ws(p + 1, end), *ve = gen_value_scan(v, end);
+
+			if (!ve || ve == v)
+				return -EBADMSG;
+			last = ve;
+			p = skip_ws(ve, end);
+		}
+	}
+	if (first)
+		*params = (struct slice){first, (size_t)(last - first)};
+	*pp = p;
+	return 0;
+}
+
+/* display-name as *(token LWS): only tokens and LWS may come before '<'. */
+static bool token_dname_valid(const char *p, const char *end)
+{
+	for (; p < end; p++) {
+		if (!cc_is(*p, CC_TOKEN | CC_WS))
+			return false;
+	}
+	return true;
+}
+
+int sip_addr_decode(struct sip_addr *addr, struct slice s, struct sip_perr *err)
+{
+	const char *p = s.p, *end = s.p + s.len, *lt, *uri_s, *uri_e;
+	int e;
+
+	memset(addr, 0, sizeof(*addr));
+	p = skip_ws(p, end);
+	if (p < end && *p == '*' && skip_ws(p + 1, end) == end) {
+		addr->wildcard = true;
+		return 0;
+	}
+	if (p < end && *p == '"') {
+		if (quoted_scan(&p, end, &addr->dname))
+			return sip_fail(err, s.p, p, "unterminated quoted display name", 400);
+		addr->dname_quoted = true;
+		p = skip_ws(p, end);
+		if (p == end || *p != '<')
+			return sip_fail(err, s.p, p, "expected '<' after display name", 400);
+	}
+	lt = memchr(p, '<', (size_t)(end - p));
+	if (lt) {
+		const char *gt;
+
+		if (!addr->dname_quoted) {
+			if (!token_dname_valid(p, lt))
+				return sip_fail(err, s.p, p, "bad character in display name", 400);
+			addr->dname = slice_trim((struct slice){p, (size_t)(lt - p)});
+		}
+		gt = memchr(lt, '>', (size_t)(end - lt));
+		if (!gt)
+			return sip_fail(err, s.p, lt, "missing '>' after URI", 400);
+		uri_s = lt + 1;
+		uri_e = gt;
+		p = gt + 1;
+	} else {
+		/* addr-spec: the URI ends at LWS or ';' and may not hold ',' or '?'
+		 * (RFC 3261 20: such URIs must be enclosed in <>). */
+		uri_s = p;
+		while (p < end && *p != ';' && !cc_is(*p, CC_WS)) {
+			if (*p == ',' || *p == '?')
+				return sip_fail(err, s.p, p, "URI with ',' or '?' must be in <>",
+				                400);
+			p++;
+		}
+		uri_e = p;
+	}
+	e = sip_uri_decode(&addr->uri, (struct slice){uri_s, (size_t)(uri_e - uri_s)}, err);
+	if (e) {
+		if (err)
+			err->offset += (size_t)(uri_s - s.p);
+		return e;
+	}
+	if (sip_params_scan(&p, end, &addr->params))
+		return sip_fail(err, s.p, p, "bad header parameter", 400);
+	if (skip_ws(p, end) != end)
+		return sip_fail(err, s.p, p, "unexpected text after address", 400);
+	if (sip_param_get(addr->params, "tag", &addr->tag) == 0 && addr->tag.len == 0)
+		return sip_fail(err, s.p, p, "empty tag parameter", 400);
+	return 0;
+}
