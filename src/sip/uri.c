@@ -159,7 +159,7 @@ static int uri_tail(struct sip_uri *uri, const char *p, const char *end, struct 
 		q = memchr(p, '?', (size_t)(end - p));
 		if (!q)
 			q = end;
-		if (uri_params_check(p + 1, q))
+		if (q == p + 1 || uri_params_check(p + 1, q))
 			return sip_fail(err, base, p, "bad URI parameter", 400);
 		uri->params = (struct slice){p + 1, (size_t)(q - p - 1)};
 		p = q;
