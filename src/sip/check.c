@@ -177,6 +177,26 @@ static int check_number(struct check_ctx *c, uint64_t max, bool params)
 	return 0;
 }
 
+/* TEXT-UTF8 has no control characters, but a quoted-pair may escape one (RFC 3261 25.1). */
+static int ctl_scan(struct check_ctx *c, struct slice v)
+{
+	bool quoted = false;
+
+	for (size_t i = 0; i < v.len; i++) {
+		char ch = v.p[i];
+
+		if (quoted && ch == '\\' && i + 1 < v.len && v.p[i + 1] != '\r' &&
+		    v.p[i + 1] != '\n') {
+			i++;
+		} else if (ch == '"') {
+			quoted = !quoted;
+		} else if (cc_is(ch, CC_CTL) && ch != '\r' && ch != '\n') {
+			return fail_at(c, v.p + i, "control character in header value");
+		}
+	}
+	return 0;
+}
+
 static int check_hdr(struct check_ctx *c)
 {
 	struct slice v = c->h->value;
@@ -185,10 +205,9 @@ static int check_hdr(struct check_ctx *c)
 	struct sip_auth auth;
 	int e;
 
-	for (size_t i = 0; i < v.len; i++) {
-		if (cc_is(v.p[i], CC_CTL) && v.p[i] != '\r' && v.p[i] != '\n')
-			return fail_at(c, v.p + i, "control character in header value");
-	}
+	e = ctl_scan(c, v);
+	if (e)
+		return e;
 	switch (kind) {
 	case CK_TEXT:
 		return 0;
