@@ -25,6 +25,12 @@ struct slice {
 #define SLICE_FMT    "%.*s"
 #define SLICE_ARG(s) (int)(s).len, (s).p
 
+/* One past the last byte; never computes NULL + 0 for an empty slice. */
+static inline const char *slice_end(struct slice s)
+{
+	return s.len ? s.p + s.len : s.p;
+}
+
 struct slice slice_cstr(const char *s);
 bool slice_eq(struct slice a, struct slice b);
 /* ASCII case-insensitive comparison. */

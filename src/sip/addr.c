@@ -47,7 +47,7 @@ int sip_unquote(struct slice s, char *out, size_t cap)
 
 int sip_list_next(struct slice *rest, struct slice *elem)
 {
-	const char *p = rest->p, *end = rest->p + rest->len, *s;
+	const char *p = rest->p, *end = slice_end(*rest), *s;
 	bool quoted = false;
 	int angle = 0;
 
@@ -141,7 +141,7 @@ static bool token_dname_valid(const char *p, const char *end)
 
 int sip_addr_decode(struct sip_addr *addr, struct slice s, struct sip_perr *err)
 {
-	const char *p = s.p, *end = s.p + s.len, *lt, *uri_s, *uri_e;
+	const char *p = s.p, *end = slice_end(s), *lt, *uri_s, *uri_e;
 	int e;
 
 	memset(addr, 0, sizeof(*addr));

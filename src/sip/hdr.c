@@ -6,7 +6,7 @@
 
 int sip_cseq_decode(struct sip_cseq *cseq, struct slice s, struct sip_perr *err)
 {
-	const char *p = skip_ws(s.p, s.p + s.len), *end = s.p + s.len, *q;
+	const char *p = skip_ws(s.p, slice_end(s)), *end = slice_end(s), *q;
 	uint64_t v;
 
 	memset(cseq, 0, sizeof(*cseq));
@@ -65,7 +65,7 @@ static void auth_field(struct sip_auth *a, struct slice n, struct slice v)
 
 int sip_auth_decode(struct sip_auth *auth, struct slice s, struct sip_perr *err)
 {
-	const char *p = skip_ws(s.p, s.p + s.len), *end = s.p + s.len, *q;
+	const char *p = skip_ws(s.p, slice_end(s)), *end = slice_end(s), *q;
 	struct slice rest, elem;
 	int e;
 
@@ -80,14 +80,14 @@ int sip_auth_decode(struct sip_auth *auth, struct slice s, struct sip_perr *err)
 	auth->params = (struct slice){p, (size_t)(end - p)};
 	rest = auth->params;
 	while ((e = sip_list_next(&rest, &elem)) == 0) {
-		const char *n = elem.p, *ne = skip_class(n, elem.p + elem.len, CC_TOKEN);
-		const char *v = skip_ws(ne, elem.p + elem.len);
+		const char *n = elem.p, *ne = skip_class(n, slice_end(elem), CC_TOKEN);
+		const char *v = skip_ws(ne, slice_end(elem));
 		struct slice val;
 
-		if (ne == n || v == elem.p + elem.len || *v != '=')
+		if (ne == n || v == slice_end(elem) || *v != '=')
 			return sip_fail(err, s.p, elem.p, "bad auth parameter", 400);
-		v = skip_ws(v + 1, elem.p + elem.len);
-		val = (struct slice){v, (size_t)(elem.p + elem.len - v)};
+		v = skip_ws(v + 1, slice_end(elem));
+		val = (struct slice){v, (size_t)(slice_end(elem) - v)};
 		if (val.len == 0)
 			return sip_fail(err, s.p, v, "empty auth parameter value", 400);
 		if (val.p[0] == '"') {
@@ -105,7 +105,7 @@ int sip_auth_decode(struct sip_auth *auth, struct slice s, struct sip_perr *err)
 
 int sip_delta_check(struct slice v, uint64_t max, bool params, const char **why)
 {
-	const char *p = v.p, *end = v.p + v.len, *q = skip_class(p, end, CC_DIGIT);
+	const char *p = v.p, *end = slice_end(v), *q = skip_class(p, end, CC_DIGIT);
 	struct slice prm;
 	uint64_t n;
 
@@ -180,7 +180,7 @@ bool sip_date_valid(struct slice v)
 bool sip_warning_valid(struct slice v)
 {
 	/* warn-code SP warn-agent SP warn-text(quoted-string) */
-	const char *p = v.p, *end = v.p + v.len, *q;
+	const char *p = v.p, *end = slice_end(v), *q;
 
 	if (v.len < 4 || !digits_at(p, 3) || p[3] != ' ')
 		return false;
@@ -196,7 +196,7 @@ bool sip_warning_valid(struct slice v)
 
 bool sip_token_list_elem_valid(struct slice v, bool params)
 {
-	const char *p = v.p, *end = v.p + v.len, *q = skip_class(p, end, CC_TOKEN);
+	const char *p = v.p, *end = slice_end(v), *q = skip_class(p, end, CC_TOKEN);
 	struct slice prm;
 
 	if (q == p)
@@ -209,7 +209,7 @@ bool sip_token_list_elem_valid(struct slice v, bool params)
 bool sip_media_type_valid(struct slice v)
 {
 	/* m-type SLASH m-subtype *(SEMI m-parameter) */
-	const char *p = v.p, *end = v.p + v.len, *q;
+	const char *p = v.p, *end = slice_end(v), *q;
 	struct slice prm;
 	unsigned cls = CC_TOKEN; /* a token may be "*", so Accept wildcards pass */
 
@@ -231,7 +231,7 @@ bool sip_media_type_valid(struct slice v)
 bool sip_call_id_valid(struct slice v)
 {
 	/* word [ "@" word ] */
-	const char *p = v.p, *end = v.p + v.len, *q = skip_class(p, end, CC_WORD);
+	const char *p = v.p, *end = slice_end(v), *q = skip_class(p, end, CC_WORD);
 
 	if (q == p)
 		return false;

@@ -45,7 +45,7 @@ static int hdr_rebase(struct sip_perr *err, const struct sip_msg *msg, const str
 /* "SIP/" 1*DIGIT "." 1*DIGIT; *is20 tells whether it is 2.0. */
 static bool version_scan(struct slice v, bool *is20)
 {
-	const char *p = v.p, *end = v.p + v.len, *q;
+	const char *p = v.p, *end = slice_end(v), *q;
 
 	if (v.len < 7 || !slice_ieq_cstr((struct slice){p, 4}, "SIP/"))
 		return false;

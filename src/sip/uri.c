@@ -227,7 +227,7 @@ static int tel_uri_body(struct sip_uri *uri, const char *p, const char *end, str
 
 int sip_uri_decode(struct sip_uri *uri, struct slice s, struct sip_perr *err)
 {
-	const char *p = s.p, *end = s.p + s.len, *colon;
+	const char *p = s.p, *end = slice_end(s), *colon;
 
 	memset(uri, 0, sizeof(*uri));
 	uri->raw = s;
@@ -267,7 +267,7 @@ int sip_uri_decode(struct sip_uri *uri, struct slice s, struct sip_perr *err)
 
 int sip_param_next(struct slice *rest, struct slice *name, struct slice *val)
 {
-	const char *p = rest->p, *end = rest->p + rest->len, *n, *ne;
+	const char *p = rest->p, *end = slice_end(*rest), *n, *ne;
 	bool quoted = false;
 
 	/* Leading separators and LWS (values of header params may carry LWS). */

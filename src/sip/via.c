@@ -28,7 +28,7 @@ static int via_params(struct sip_via *via, const char *base, struct sip_perr *er
 		uint64_t num;
 
 		if (slice_ieq_cstr(n, "branch")) {
-			if (v.len == 0 || skip_class(v.p, v.p + v.len, CC_TOKEN) != v.p + v.len)
+			if (v.len == 0 || skip_class(v.p, slice_end(v), CC_TOKEN) != slice_end(v))
 				return sip_fail(err, base, v.p, "bad Via branch", 400);
 			via->branch = v;
 		} else if (slice_ieq_cstr(n, "received")) {
@@ -54,9 +54,9 @@ static int via_params(struct sip_via *via, const char *base, struct sip_perr *er
 				                       &has_port) ||
 				    q != b + tmp.len)
 					return sip_fail(err, base, v.p, "bad Via received", 400);
-			} else if (sip_host_port_scan(&q, v.p + v.len, &host, &t, &port,
+			} else if (sip_host_port_scan(&q, slice_end(v), &host, &t, &port,
 			                              &has_port) ||
-			           q != v.p + v.len || has_port || t == SIP_HOST_NAME) {
+			           q != slice_end(v) || has_port || t == SIP_HOST_NAME) {
 				return sip_fail(err, base, v.p, "bad Via received", 400);
 			}
 			via->received = v;
@@ -82,7 +82,7 @@ static int via_params(struct sip_via *via, const char *base, struct sip_perr *er
 
 int sip_via_decode(struct sip_via *via, struct slice s, struct sip_perr *err)
 {
-	const char *p = s.p, *end = s.p + s.len, *q;
+	const char *p = s.p, *end = slice_end(s), *q;
 	struct slice name, version;
 	bool has_port;
 
