@@ -284,8 +284,9 @@ struct sip_msg {
  * slices until asked for; sip_msg_check() parses them all.
  *
  * -EBADMSG with err filled for malformed input, -E2BIG for a limit.  On
- * failure *msgp is still set when the start line and header lines could
- * be split (see sip_msg_can_answer()), so a 400 can be built; else NULL.
+ * failure *msgp is still set when the message is a response or a request
+ * whose method could be read (see sip_msg_can_answer()), so an error
+ * response can be built; else NULL.  err describes the first problem.
  */
 int sip_msg_decode(struct sip_msg **msgp, const char *p, size_t len, void *owner,
                    const struct sip_limits *lim, struct sip_perr *err);
@@ -299,9 +300,10 @@ int sip_msg_check(const struct sip_msg *msg, struct sip_perr *err);
 
 /*
  * Whether an error response (err.status) can be sent for a request that
- * failed to decode: it is a request other than ACK whose start line and
- * topmost Via parsed, so the response can be routed.  The response copies
- * whichever of From, To, Call-ID and CSeq are present.
+ * failed to decode: a request other than ACK whose method was read, whose
+ * topmost Via parsed (so the response can be routed) and which has the
+ * From, To, Call-ID and CSeq headers a response must copy (RFC 3261
+ * 8.2.6.2), even if their values are malformed.
  */
 bool sip_msg_can_answer(const struct sip_msg *msg);
 

@@ -305,7 +305,7 @@ int sip_msg_decode(struct sip_msg **msgp, const char *p, size_t len, void *owner
 	struct sip_msg *m;
 	size_t nlines = 0;
 	bool bad_version = false;
-	int e;
+	int e, first;
 
 	*msgp = NULL;
 	if (err)
@@ -348,19 +348,21 @@ int sip_msg_decode(struct sip_msg **msgp, const char *p, size_t len, void *owner
 	m->content_length = -1;
 	m->via.ttl = -1;
 
-	e = start_line(m, p, first_le, lim, err, &bad_version);
-	if (e) {
+	/* A request whose method was read is kept even if its Request-URI or
+	 * version is bad: its headers still let the edge answer 400 or 505. */
+	first = start_line(m, p, first_le, lim, err, &bad_version);
+	if (first && !(m->req && m->method.len)) {
 		mem_deref(m);
-		return e;
+		return first;
 	}
 	*msgp = m;
 	e = header_lines(m, hstart, ls, nlines - 1, lim, err);
-	if (e)
-		return e;
-	e = core_headers(m, err);
-	if (e)
-		return e;
-	e = body_locate(m, body, end, lim, err);
+	if (!e)
+		e = core_headers(m, err);
+	if (!e)
+		e = body_locate(m, body, end, lim, err);
+	if (first)
+		return first;
 	if (e)
 		return e;
 	if (bad_version)
@@ -370,7 +372,9 @@ int sip_msg_decode(struct sip_msg **msgp, const char *p, size_t len, void *owner
 
 bool sip_msg_can_answer(const struct sip_msg *msg)
 {
-	return msg && msg->req && msg->mid != SIP_METHOD_ACK && msg->via.proto.len > 0;
+	return msg && msg->req && msg->mid != SIP_METHOD_ACK && msg->via.proto.len > 0 &&
+	       msg->first[SIP_HDR_FROM] && msg->first[SIP_HDR_TO] && msg->first[SIP_HDR_CALL_ID] &&
+	       msg->first[SIP_HDR_CSEQ];
 }
 
 const struct sip_hdr *sip_msg_hdr(const struct sip_msg *msg, enum sip_hdr_id id)

@@ -18,13 +18,21 @@ static bool ipv4_valid(struct slice s)
 
 static bool ipv6_valid(struct slice s)
 {
-	char tmp[64];
+	char tmp[64], *c3;
 	struct in6_addr a;
 
 	if (s.len == 0 || s.len >= sizeof(tmp))
 		return false;
 	memcpy(tmp, s.p, s.len);
 	tmp[s.len] = '\0';
+	if (inet_pton(AF_INET6, tmp, &a) == 1)
+		return true;
+	/* RFC 3261's ABNF admitted ":::" before an embedded IPv4 address; RFC 5118
+	 * 4.10 asks parsers to accept it as "::" (RFC 5954 fixed the grammar). */
+	c3 = strstr(tmp, ":::");
+	if (!c3 || !strchr(c3, '.') || strstr(c3 + 1, ":::"))
+		return false;
+	memmove(c3, c3 + 1, strlen(c3 + 1) + 1);
 	return inet_pton(AF_INET6, tmp, &a) == 1;
 }
 

@@ -53,8 +53,10 @@ static const struct uri_case uri_cases[] = {
     {"sip:host_with_underscore.example.com", 1, SIP_SCHEME_SIP, NULL, NULL,
      "host_with_underscore.example.com", SIP_HOST_NAME, 0, NULL, NULL},
     /* invalid */
-    {"sip:2001:db8::10", 0},           /* IPv6 without brackets (RFC 5118 4.2) */
-    {"sip:[2001:db8:::192.0.2.1]", 0}, /* three colons (RFC 5118 4.10) */
+    {"sip:2001:db8::10", 0}, /* IPv6 without brackets (RFC 5118 4.2) */
+    {"sip:[2001:db8:::192.0.2.1]", 1, SIP_SCHEME_SIP, NULL, NULL, "2001:db8:::192.0.2.1",
+     SIP_HOST_IPV6, 0, NULL, NULL}, /* tolerated, RFC 5118 4.10 */
+    {"sip:[2001:db8:::1]", 0},      /* only before an IPv4 tail */
     {"sip:user@host:99999", 0},
     {"sip:user@host:0", 0},
     {"sip:user@host:", 0},
