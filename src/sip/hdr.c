@@ -17,7 +17,7 @@ int sip_cseq_decode(struct sip_cseq *cseq, struct slice s, struct sip_perr *err)
 	case -ERANGE:
 		return sip_fail(err, s.p, p, "CSeq number above 2**32-1", 400);
 	default:
-		return sip_fail(err, s.p, p, "CSeq number missing", 400);
+		return sip_fail(err, s.p, p, "bad CSeq number", 400);
 	}
 	cseq->num = (uint32_t)v;
 	p = skip_ws(q, end);
