@@ -1,0 +1,119 @@
+/* ixedge configuration: the topology and settings loaded from one YAML file. */
+#ifndef IXEDGE_APP_CONFIG_H
+#define IXEDGE_APP_CONFIG_H
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "ixedge/base.h"
+#include "ixedge/sip.h"
+
+/*
+ * Threading: a loaded config is immutable.  It is built on the signalling
+ * loop at start-up (and, later, on reload) and only read after that, so any
+ * thread holding a reference may read it.
+ *
+ * Ownership: config_load()/config_parse() return a mem object; every string
+ * and array inside it belongs to it and goes away with the last mem_deref().
+ */
+
+/* Caps that keep a hostile or runaway file from costing unbounded work. */
+#define CONFIG_MAX_FILE_SIZE    (1u << 20)
+#define CONFIG_MAX_EDGES        256
+#define CONFIG_MAX_REGIONS      256
+#define CONFIG_MAX_GATEWAYS     64  /* per edge */
+#define CONFIG_MAX_LEGACY       16  /* legacy codes per edge */
+#define CONFIG_MAX_MEDIA_ADDRS  256 /* per edge */
+#define CONFIG_MAX_FAILOVER     16  /* per region */
+#define CONFIG_MAX_CONNECTIONS  4096
+#define CONFIG_MAX_BASE_DOMAINS 64
+#define CONFIG_SID_LEN          34 /* "NX" + 32 hex digits */
+
+/* An IP address as configured: text for logs, binary for sockets. */
+struct config_ip {
+	int family; /* AF_INET or AF_INET6 */
+	union {
+		struct in_addr v4;
+		struct in6_addr v6;
+	} a;
+	char text[INET6_ADDRSTRLEN];
+};
+
+/* An IP address with a prefix length (a plain address has the full length). */
+struct config_prefix {
+	struct config_ip ip;
+	unsigned plen;
+};
+
+struct config_gateway {
+	struct config_ip ip;
+	uint16_t udp, tcp, tls;
+};
+
+struct config_media {
+	struct config_prefix *addrs;
+	size_t naddrs;
+	uint16_t port_min, port_max;
+};
+
+enum config_edge_kind { CONFIG_EDGE_INTERCONNECT, CONFIG_EDGE_PUBLIC };
+
+struct config_edge {
+	char *name;
+	char **legacy;
+	size_t nlegacy;
+	enum config_edge_kind kind;
+	size_t region; /* index into config.regions */
+	struct config_gateway *gateways;
+	size_t ngateways;
+	struct config_media media;
+};
+
+struct config_region {
+	char *name;
+	size_t *failover; /* indexes into config.regions, in order of preference */
+	size_t nfailover;
+};
+
+struct config_connection {
+	char sid[CONFIG_SID_LEN + 1];
+	size_t edge; /* index into config.edges */
+};
+
+struct config {
+	char *file; /* the name errors were reported against */
+	enum log_level log_level;
+	struct sip_limits sip_limits;
+	uint32_t tcp_idle_timeout;    /* seconds */
+	uint32_t tcp_max_connections; /* across all TCP listeners */
+	char **base_domains;
+	size_t nbase_domains;
+	struct config_region *regions;
+	size_t nregions;
+	struct config_edge *edges;
+	size_t nedges;
+	struct config_connection *connections;
+	size_t nconnections;
+	struct config_ip admin_ip;
+	uint16_t admin_port;
+	char *data_dir;
+};
+
+/*
+ * Loads and validates the YAML file at path.  0 and *cfgp set (a mem
+ * object), or a negative errno with err holding one line such as
+ * "etc/lab.yaml:12:5: edges[0].gateways[1].udp: port must be 1-65535".
+ * -EINVAL for an invalid file, the open/read errno otherwise.
+ */
+int config_load(struct config **cfgp, const char *path, char *err, size_t errlen);
+
+/* The same from text in memory; name is what error messages call the file. */
+int config_parse(struct config **cfgp, const char *name, const char *text, size_t len, char *err,
+                 size_t errlen);
+
+const char *config_edge_kind_name(enum config_edge_kind kind);
+
+/* Total gateways over all edges. */
+size_t config_gateway_count(const struct config *cfg);
+
+#endif
