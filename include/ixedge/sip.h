@@ -258,6 +258,7 @@ struct sip_msg {
 	struct sip_hdr *hdr;
 	uint32_t nhdr;
 	uint16_t first[SIP_HDR__COUNT];
+	uint64_t repeated; /* bit id set when that header id occurs more than once */
 
 	/* parsed at decode time: the fields every transaction needs */
 	struct sip_via via; /* topmost Via */

@@ -56,6 +56,12 @@ int sip_list_next(struct slice *rest, struct slice *elem)
 		*rest = (struct slice){end, 0};
 		return -ENOENT;
 	}
+	/* Most values are a single element without quotes: no state machine. */
+	if (!memchr(p, ',', (size_t)(end - p)) && !memchr(p, '"', (size_t)(end - p))) {
+		*elem = slice_trim((struct slice){p, (size_t)(end - p)});
+		*rest = (struct slice){end, 0};
+		return 0;
+	}
 	for (s = p; p < end; p++) {
 		if (quoted) {
 			if (*p == '\\' && p + 1 < end)

@@ -241,7 +241,7 @@ static int check_hdr(struct check_ctx *c)
 int sip_msg_check(const struct sip_msg *msg, struct sip_perr *err)
 {
 	struct check_ctx c = {.msg = msg, .err = err};
-	bool is20 = slice_ieq_cstr(msg->version, "SIP/2.0");
+	bool is20 = slice_ieq(msg->version, SLICE("SIP/2.0"));
 	int e;
 
 	if (err)

@@ -34,19 +34,19 @@ int sip_cseq_decode(struct sip_cseq *cseq, struct slice s, struct sip_perr *err)
 static void auth_field(struct sip_auth *a, struct slice n, struct slice v)
 {
 	static const struct {
-		const char *name;
+		struct slice name;
 		size_t off;
 	} fields[] = {
-	    {"username", offsetof(struct sip_auth, username)},
-	    {"realm", offsetof(struct sip_auth, realm)},
-	    {"nonce", offsetof(struct sip_auth, nonce)},
-	    {"uri", offsetof(struct sip_auth, uri)},
-	    {"response", offsetof(struct sip_auth, response)},
-	    {"algorithm", offsetof(struct sip_auth, algorithm)},
-	    {"cnonce", offsetof(struct sip_auth, cnonce)},
-	    {"opaque", offsetof(struct sip_auth, opaque)},
-	    {"qop", offsetof(struct sip_auth, qop)},
-	    {"nc", offsetof(struct sip_auth, nc)},
+	    {SLICE("username"), offsetof(struct sip_auth, username)},
+	    {SLICE("realm"), offsetof(struct sip_auth, realm)},
+	    {SLICE("nonce"), offsetof(struct sip_auth, nonce)},
+	    {SLICE("uri"), offsetof(struct sip_auth, uri)},
+	    {SLICE("response"), offsetof(struct sip_auth, response)},
+	    {SLICE("algorithm"), offsetof(struct sip_auth, algorithm)},
+	    {SLICE("cnonce"), offsetof(struct sip_auth, cnonce)},
+	    {SLICE("opaque"), offsetof(struct sip_auth, opaque)},
+	    {SLICE("qop"), offsetof(struct sip_auth, qop)},
+	    {SLICE("nc"), offsetof(struct sip_auth, nc)},
 	};
 
 	if (v.len >= 2 && v.p[0] == '"') {
@@ -54,13 +54,13 @@ static void auth_field(struct sip_auth *a, struct slice n, struct slice v)
 		v.len -= 2;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
-		if (slice_ieq_cstr(n, fields[i].name)) {
+		if (slice_ieq(n, fields[i].name)) {
 			*(struct slice *)((char *)a + fields[i].off) = v;
 			return;
 		}
 	}
-	if (slice_ieq_cstr(n, "stale"))
-		a->stale = slice_ieq_cstr(v, "true");
+	if (slice_ieq(n, SLICE("stale")))
+		a->stale = slice_ieq(v, SLICE("true"));
 }
 
 int sip_auth_decode(struct sip_auth *auth, struct slice s, struct sip_perr *err)

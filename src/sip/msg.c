@@ -47,7 +47,7 @@ static bool version_scan(struct slice v, bool *is20)
 {
 	const char *p = v.p, *end = slice_end(v), *q;
 
-	if (v.len < 7 || !slice_ieq_cstr((struct slice){p, 4}, "SIP/"))
+	if (v.len < 7 || !slice_ieq((struct slice){p, 4}, SLICE("SIP/")))
 		return false;
 	p += 4;
 	q = skip_class(p, end, CC_DIGIT);
@@ -131,15 +131,21 @@ static const char *line_end(const char *p, const char *end, const char **le)
 
 /* Splits header lines in [p, hend) into m->hdr, unfolding continuation lines. */
 static int header_lines(struct sip_msg *m, const char *p, const char *hend, size_t cap,
-                        const struct sip_limits *lim, struct sip_perr *err)
+                        const char *const *lends, size_t ncached, const struct sip_limits *lim,
+                        struct sip_perr *err)
 {
 	const char *base = m->raw.p, *le = hend, *next;
 	struct sip_hdr *h = NULL;
 
-	for (; p < hend; p = next) {
+	for (size_t li = 0; p < hend; p = next, li++) {
 		const char *n = p, *ne, *v;
 
-		next = line_end(p, hend, &le);
+		if (li < ncached) { /* line ends found by pass 1 */
+			le = lends[li];
+			next = le + (*le == '\r' ? 2 : 1);
+		} else {
+			next = line_end(p, hend, &le);
+		}
 		if (!next)
 			return sip_fail(err, base, p, "unterminated header line", 400);
 		if (*p == ' ' || *p == '\t') {
@@ -172,9 +178,13 @@ static int header_lines(struct sip_msg *m, const char *p, const char *hend, size
 		}
 	}
 	for (uint32_t i = 0; i < m->nhdr; i++) {
+		enum sip_hdr_id id = m->hdr[i].id;
+
 		m->hdr[i].value = slice_trim(m->hdr[i].value);
-		if (!m->first[m->hdr[i].id])
-			m->first[m->hdr[i].id] = (uint16_t)(i + 1);
+		if (!m->first[id])
+			m->first[id] = (uint16_t)(i + 1);
+		else
+			m->repeated |= 1ull << id;
 	}
 	return 0;
 }
@@ -213,7 +223,7 @@ static int core_headers(struct sip_msg *m, struct sip_perr *err)
 		}
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(single); i++) {
-		if (sip_msg_hdr_count(m, single[i]) > 1) {
+		if (m->repeated & (1ull << single[i])) {
 			const struct sip_hdr *dup = NULL;
 
 			for (uint32_t k = m->first[single[i]]; k < m->nhdr && !dup; k++)
@@ -301,6 +311,7 @@ int sip_msg_decode(struct sip_msg **msgp, const char *p, size_t len, void *owner
                    const struct sip_limits *lim, struct sip_perr *err)
 {
 	const char *end = p + len, *ls, *le, *next, *first_le = NULL, *hstart = NULL, *body;
+	const char *lends[128]; /* content ends of the first lines, reused by pass 2 */
 	struct sip_limits dflt;
 	struct sip_msg *m;
 	size_t nlines = 0;
@@ -332,6 +343,8 @@ int sip_msg_decode(struct sip_msg **msgp, const char *p, size_t len, void *owner
 			first_le = le;
 			hstart = next;
 		}
+		if (nlines < ARRAY_SIZE(lends))
+			lends[nlines] = le;
 		nlines++;
 	}
 	if (!first_le)
@@ -356,7 +369,8 @@ int sip_msg_decode(struct sip_msg **msgp, const char *p, size_t len, void *owner
 		return first;
 	}
 	*msgp = m;
-	e = header_lines(m, hstart, ls, nlines - 1, lim, err);
+	e = header_lines(m, hstart, ls, nlines - 1, lends + 1,
+	                 (nlines < ARRAY_SIZE(lends) ? nlines : ARRAY_SIZE(lends)) - 1, lim, err);
 	if (!e)
 		e = core_headers(m, err);
 	if (!e)
@@ -403,6 +417,8 @@ uint32_t sip_msg_hdr_count(const struct sip_msg *msg, enum sip_hdr_id id)
 
 	if ((unsigned)id >= SIP_HDR__COUNT || !msg->first[id])
 		return 0;
+	if (!(msg->repeated & (1ull << id)))
+		return 1;
 	for (uint32_t i = msg->first[id] - 1u; i < msg->nhdr; i++)
 		n += msg->hdr[i].id == id;
 	return n;

@@ -4,15 +4,15 @@
 
 #include "sip_priv.h"
 
-static const char *const method_names[SIP_METHOD__COUNT] = {[SIP_METHOD_OTHER] = "OTHER",
-#define X(m) [SIP_METHOD_##m] = #m,
-                                                            SIP_METHODS(X)
+static const struct slice method_names[SIP_METHOD__COUNT] = {[SIP_METHOD_OTHER] = SLICE("OTHER"),
+#define X(m) [SIP_METHOD_##m] = SLICE(#m),
+                                                             SIP_METHODS(X)
 #undef X
 };
 
 const char *sip_method_name(enum sip_method m)
 {
-	return (unsigned)m < SIP_METHOD__COUNT ? method_names[m] : "OTHER";
+	return method_names[(unsigned)m < SIP_METHOD__COUNT ? m : SIP_METHOD_OTHER].p;
 }
 
 enum sip_method sip_method_from(struct slice s)
@@ -20,10 +20,9 @@ enum sip_method sip_method_from(struct slice s)
 	/* Method names are case-sensitive (RFC 3261 7.1); a length+first-byte
 	 * filter keeps this to one memcmp for real traffic. */
 	for (unsigned m = 1; m < SIP_METHOD__COUNT; m++) {
-		const char *n = method_names[m];
-		size_t l = strlen(n);
+		struct slice n = method_names[m];
 
-		if (l == s.len && n[0] == s.p[0] && memcmp(n, s.p, l) == 0)
+		if (n.len == s.len && n.p[0] == s.p[0] && memcmp(n.p, s.p, n.len) == 0)
 			return (enum sip_method)m;
 	}
 	return SIP_METHOD_OTHER;
@@ -31,12 +30,13 @@ enum sip_method sip_method_from(struct slice s)
 
 struct hdr_def {
 	const char *name;
+	uint8_t len;
 	char compact;
 	unsigned flags;
 };
 
-static const struct hdr_def hdr_defs[SIP_HDR__COUNT] = {[SIP_HDR_OTHER] = {NULL, 0, 0},
-#define X(id, n, c, f) [SIP_HDR_##id] = {n, c, f},
+static const struct hdr_def hdr_defs[SIP_HDR__COUNT] = {[SIP_HDR_OTHER] = {NULL, 0, 0, 0},
+#define X(id, n, c, f) [SIP_HDR_##id] = {n, sizeof(n) - 1, c, f},
                                                         SIP_HEADERS(X)
 #undef X
 };
@@ -89,7 +89,7 @@ static void hash_put(const char *name, size_t len, unsigned id)
 static void hdr_hash_build(void)
 {
 	for (unsigned id = 1; id < SIP_HDR__COUNT; id++) {
-		hash_put(hdr_defs[id].name, strlen(hdr_defs[id].name), id);
+		hash_put(hdr_defs[id].name, hdr_defs[id].len, id);
 		if (hdr_defs[id].compact)
 			hash_put(&hdr_defs[id].compact, 1, id);
 	}
@@ -101,7 +101,9 @@ static bool name_matches(unsigned id, struct slice name)
 
 	if (name.len == 1)
 		return d->compact && lc(d->compact) == lc(name.p[0]);
-	return slice_ieq_cstr(name, d->name);
+	/* Canonical spelling is by far the most common: try it before folding case. */
+	return name.len == d->len && (memcmp(name.p, d->name, d->len) == 0 ||
+	                              slice_ieq(name, (struct slice){d->name, d->len}));
 }
 
 enum sip_hdr_id sip_hdr_id_from(struct slice name)

@@ -4,16 +4,26 @@
 
 #include "sip_priv.h"
 
+/* Dotted quad, each part 0-255 without leading zeros (as inet_pton wants). */
 static bool ipv4_valid(struct slice s)
 {
-	char tmp[16];
-	struct in_addr a;
+	const char *p = s.p, *end = slice_end(s);
 
-	if (s.len >= sizeof(tmp))
-		return false;
-	memcpy(tmp, s.p, s.len);
-	tmp[s.len] = '\0';
-	return inet_pton(AF_INET, tmp, &a) == 1;
+	for (int part = 0; part < 4; part++) {
+		unsigned v = 0, digits = 0;
+
+		if (part && (p == end || *p++ != '.'))
+			return false;
+		while (p < end && *p >= '0' && *p <= '9' && digits < 4) {
+			if (digits && v == 0)
+				return false;
+			v = v * 10 + (unsigned)(*p++ - '0');
+			digits++;
+		}
+		if (!digits || v > 255)
+			return false;
+	}
+	return p == end;
 }
 
 static bool ipv6_valid(struct slice s)
@@ -37,20 +47,22 @@ static bool ipv6_valid(struct slice s)
 }
 
 /* hostname: labels of alphanum, '-' and '_' separated by single dots. */
-static bool hostname_valid(struct slice s)
+static const char *hostname_scan(const char *p, const char *end, bool *digits_dots, bool *ok)
 {
 	bool label_empty = true;
 
-	for (size_t i = 0; i < s.len; i++) {
-		if (s.p[i] == '.') {
-			if (label_empty)
-				return false;
+	*digits_dots = true;
+	*ok = true;
+	for (; p < end && cc_is(*p, CC_HOST); p++) {
+		if (*p == '.') {
+			*ok &= !label_empty;
 			label_empty = true;
 		} else {
+			*digits_dots &= cc_is(*p, CC_DIGIT);
 			label_empty = false;
 		}
 	}
-	return s.len > 0;
+	return p;
 }
 
 int sip_host_port_scan(const char **pp, const char *end, struct slice *host,
@@ -70,14 +82,9 @@ int sip_host_port_scan(const char **pp, const char *end, struct slice *host,
 		*type = SIP_HOST_IPV6;
 		p = q + 1;
 	} else {
-		bool digits_dots = true;
+		bool digits_dots, ok;
 
-		q = p;
-		while (q < end && cc_is(*q, CC_HOST)) {
-			if (!cc_is(*q, CC_DIGIT) && *q != '.')
-				digits_dots = false;
-			q++;
-		}
+		q = hostname_scan(p, end, &digits_dots, &ok);
 		*host = (struct slice){p, (size_t)(q - p)};
 		if (host->len == 0)
 			return -EBADMSG;
@@ -86,7 +93,7 @@ int sip_host_port_scan(const char **pp, const char *end, struct slice *host,
 				return -EBADMSG;
 			*type = SIP_HOST_IPV4;
 		} else {
-			if (!hostname_valid(*host))
+			if (!ok)
 				return -EBADMSG;
 			*type = SIP_HOST_NAME;
 		}
@@ -246,11 +253,11 @@ int sip_uri_decode(struct sip_uri *uri, struct slice s, struct sip_perr *err)
 		return sip_fail(err, s.p, colon, "URI has no scheme", 400);
 	uri->scheme_raw = (struct slice){p, (size_t)(colon - p)};
 	p = colon + 1;
-	if (slice_ieq_cstr(uri->scheme_raw, "sip"))
+	if (slice_ieq(uri->scheme_raw, SLICE("sip")))
 		uri->scheme = SIP_SCHEME_SIP;
-	else if (slice_ieq_cstr(uri->scheme_raw, "sips"))
+	else if (slice_ieq(uri->scheme_raw, SLICE("sips")))
 		uri->scheme = SIP_SCHEME_SIPS;
-	else if (slice_ieq_cstr(uri->scheme_raw, "tel"))
+	else if (slice_ieq(uri->scheme_raw, SLICE("tel")))
 		uri->scheme = SIP_SCHEME_TEL;
 
 	switch (uri->scheme) {
@@ -312,10 +319,10 @@ int sip_param_next(struct slice *rest, struct slice *name, struct slice *val)
 
 int sip_param_get(struct slice params, const char *name, struct slice *val)
 {
-	struct slice n, v;
+	struct slice want = slice_cstr(name), n, v;
 
 	while (sip_param_next(&params, &n, &v) == 0) {
-		if (slice_ieq_cstr(n, name)) {
+		if (slice_ieq(n, want)) {
 			if (val)
 				*val = v;
 			return 0;

@@ -27,11 +27,11 @@ static int via_params(struct sip_via *via, const char *base, struct sip_perr *er
 	while (sip_param_next(&rest, &n, &v) == 0) {
 		uint64_t num;
 
-		if (slice_ieq_cstr(n, "branch")) {
+		if (slice_ieq(n, SLICE("branch"))) {
 			if (v.len == 0 || skip_class(v.p, slice_end(v), CC_TOKEN) != slice_end(v))
 				return sip_fail(err, base, v.p, "bad Via branch", 400);
 			via->branch = v;
-		} else if (slice_ieq_cstr(n, "received")) {
+		} else if (slice_ieq(n, SLICE("received"))) {
 			const char *q = v.p;
 			struct slice host;
 			enum sip_host_type t;
@@ -60,18 +60,18 @@ static int via_params(struct sip_via *via, const char *base, struct sip_perr *er
 				return sip_fail(err, base, v.p, "bad Via received", 400);
 			}
 			via->received = v;
-		} else if (slice_ieq_cstr(n, "rport")) {
+		} else if (slice_ieq(n, SLICE("rport"))) {
 			via->rport = true;
 			if (v.len) {
 				if (slice_to_u64(v, 65535, &num) || num == 0)
 					return sip_fail(err, base, v.p, "bad Via rport", 400);
 				via->rport_val = (uint16_t)num;
 			}
-		} else if (slice_ieq_cstr(n, "ttl")) {
+		} else if (slice_ieq(n, SLICE("ttl"))) {
 			if (slice_to_u64(v, 255, &num))
 				return sip_fail(err, base, v.p, "bad Via ttl", 400);
 			via->ttl = (int)num;
-		} else if (slice_ieq_cstr(n, "maddr")) {
+		} else if (slice_ieq(n, SLICE("maddr"))) {
 			if (v.len == 0)
 				return sip_fail(err, base, v.p, "bad Via maddr", 400);
 			via->maddr = v;

@@ -15,7 +15,7 @@ static void assert_slice(struct slice got, const char *want)
 {
 	if (!want)
 		want = "";
-	if (got.len != strlen(want) || memcmp(got.p, want, got.len) != 0)
+	if (got.len != strlen(want) || (got.len && memcmp(got.p, want, got.len) != 0))
 		fail_msg("got '%.*s', want '%s'", (int)got.len, got.p ? got.p : "", want);
 }
 
