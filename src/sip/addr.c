@@ -148,6 +148,7 @@ static bool token_dname_valid(const char *p, const char *end)
 int sip_addr_decode(struct sip_addr *addr, struct slice s, struct sip_perr *err)
 {
 	const char *p = s.p, *end = slice_end(s), *lt, *uri_s, *uri_e;
+	struct sip_perr sub = {0};
 	int e;
 
 	memset(addr, 0, sizeof(*addr));
@@ -191,12 +192,9 @@ int sip_addr_decode(struct sip_addr *addr, struct slice s, struct sip_perr *err)
 		}
 		uri_e = p;
 	}
-	e = sip_uri_decode(&addr->uri, (struct slice){uri_s, (size_t)(uri_e - uri_s)}, err);
-	if (e) {
-		if (err)
-			err->offset += (size_t)(uri_s - s.p);
-		return e;
-	}
+	e = sip_uri_decode(&addr->uri, (struct slice){uri_s, (size_t)(uri_e - uri_s)}, &sub);
+	if (e)
+		return sip_adopt(err, s.p, SLICE_NULL, uri_s, &sub, e);
 	if (sip_params_scan(&p, end, &addr->params))
 		return sip_fail(err, s.p, p, "bad header parameter", 400);
 	if (skip_ws(p, end) != end)

@@ -83,3 +83,15 @@ int sip_fail(struct sip_perr *err, const char *base, const char *at, const char 
 	}
 	return -EBADMSG;
 }
+
+int sip_adopt(struct sip_perr *err, const char *msg_start, struct slice hname, const char *base,
+              const struct sip_perr *sub, int e)
+{
+	if (err && !err->what && sub->what) {
+		*err = *sub;
+		err->offset += (size_t)(base - msg_start);
+		if (!err->hname.len)
+			err->hname = hname;
+	}
+	return e;
+}

@@ -84,14 +84,10 @@ static int fail_at(struct check_ctx *c, const char *at, const char *what)
 	return -EBADMSG;
 }
 
-/* A sub-parser set an offset relative to base: make it a message offset. */
-static int rebase(struct check_ctx *c, const char *base, int e)
+/* Adopts a sub-parser's fresh error (offset relative to base) for this header. */
+static int adopt(struct check_ctx *c, const char *base, const struct sip_perr *sub, int e)
 {
-	if (c->err && c->err->what && c->err->hname.len == 0) {
-		c->err->offset += (size_t)(base - c->msg->raw.p);
-		c->err->hname = c->h->name;
-	}
-	return e;
+	return sip_adopt(c->err, c->msg->raw.p, c->h->name, base, sub, e);
 }
 
 static int check_addr(struct check_ctx *c, struct slice v, bool contact)
@@ -99,10 +95,11 @@ static int check_addr(struct check_ctx *c, struct slice v, bool contact)
 	struct sip_addr a;
 	struct slice pv;
 	uint64_t n;
-	int e = sip_addr_decode(&a, v, c->err);
+	struct sip_perr sub = {0};
+	int e = sip_addr_decode(&a, v, &sub);
 
 	if (e)
-		return rebase(c, v.p, e);
+		return adopt(c, v.p, &sub, e);
 	if (a.wildcard && !contact)
 		return fail_at(c, v.p, "'*' is not an address");
 	if (a.tag.len && skip_class(a.tag.p, a.tag.p + a.tag.len, CC_TOKEN) != a.tag.p + a.tag.len)
@@ -136,9 +133,10 @@ static int check_list(struct check_ctx *c, enum check_kind kind)
 			break;
 		case CK_VIA: {
 			struct sip_via via;
+			struct sip_perr sub = {0};
 
-			e = sip_via_decode(&via, v, c->err);
-			e = e ? rebase(c, v.p, e) : 0;
+			e = sip_via_decode(&via, v, &sub);
+			e = e ? adopt(c, v.p, &sub, e) : 0;
 			break;
 		}
 		case CK_WARNING:
@@ -203,6 +201,7 @@ static int check_hdr(struct check_ctx *c)
 	enum check_kind kind = (enum check_kind)check_kinds[c->h->id];
 	struct sip_cseq cseq;
 	struct sip_auth auth;
+	struct sip_perr sub = {0};
 	int e;
 
 	e = ctl_scan(c, v);
@@ -214,8 +213,8 @@ static int check_hdr(struct check_ctx *c)
 	case CK_ADDR:
 		return check_addr(c, v, false);
 	case CK_CSEQ:
-		e = sip_cseq_decode(&cseq, v, c->err);
-		return e ? rebase(c, v.p, e) : 0;
+		e = sip_cseq_decode(&cseq, v, &sub);
+		return e ? adopt(c, v.p, &sub, e) : 0;
 	case CK_CALL_ID:
 		return sip_call_id_valid(v) ? 0 : fail_at(c, v.p, "bad Call-ID");
 	case CK_U31:
@@ -227,8 +226,8 @@ static int check_hdr(struct check_ctx *c)
 	case CK_DELTA_PARAMS:
 		return check_number(c, UINT32_MAX, true);
 	case CK_AUTH:
-		e = sip_auth_decode(&auth, v, c->err);
-		return e ? rebase(c, v.p, e) : 0;
+		e = sip_auth_decode(&auth, v, &sub);
+		return e ? adopt(c, v.p, &sub, e) : 0;
 	case CK_DATE:
 		return sip_date_valid(v) ? 0 : fail_at(c, v.p, "bad Date (must be RFC 1123, GMT)");
 	case CK_MEDIA:

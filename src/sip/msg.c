@@ -31,16 +31,14 @@ static int hdr_fail(struct sip_perr *err, const struct sip_msg *msg, const struc
 	return -EBADMSG;
 }
 
-/* A sub-parser failed with an offset relative to `base`: rebase it. */
-static int hdr_rebase(struct sip_perr *err, const struct sip_msg *msg, const struct sip_hdr *h,
-                      const char *base, int e)
-{
-	if (err && err->what && err->hname.len == 0) {
-		err->offset += (size_t)(base - msg->raw.p);
-		err->hname = h->name;
-	}
-	return e;
-}
+/* Runs a value sub-parser into a fresh error and adopts it as a message error. */
+#define SUB(call, h, base)                                                                         \
+	do {                                                                                       \
+		struct sip_perr sub_ = {0};                                                        \
+		int e_ = (call);                                                                   \
+		if (e_)                                                                            \
+			return sip_adopt(err, m->raw.p, (h)->name, (base), &sub_, e_);             \
+	} while (0)
 
 /* "SIP/" 1*DIGIT "." 1*DIGIT; *is20 tells whether it is 2.0. */
 static bool version_scan(struct slice v, bool *is20)
@@ -103,10 +101,12 @@ static int start_line(struct sip_msg *m, const char *p, const char *le,
 		return sip_fail(err, base, p, "request line without SIP version", 400);
 	if ((size_t)(q - p) > lim->max_uri_len)
 		return sip_fail(err, base, p, "Request-URI too long", 414);
-	if (sip_uri_decode(&m->ruri, (struct slice){p, (size_t)(q - p)}, err)) {
-		if (err)
-			err->offset += (size_t)(p - base);
-		return -EBADMSG;
+	{
+		struct sip_perr sub = {0};
+		int e = sip_uri_decode(&m->ruri, (struct slice){p, (size_t)(q - p)}, &sub);
+
+		if (e)
+			return sip_adopt(err, base, SLICE_NULL, p, &sub, e);
 	}
 	if (m->ruri.headers.len)
 		return sip_fail(err, base, m->ruri.headers.p, "Request-URI must not have headers",
@@ -202,7 +202,6 @@ static int core_headers(struct sip_msg *m, struct sip_perr *err)
 	struct slice rest, v;
 	struct sip_via via;
 	uint64_t n;
-	int e;
 
 	/* Via first: with it a response can be routed even if the rest is bad. */
 	h = sip_msg_hdr(m, SIP_HDR_VIA);
@@ -210,9 +209,7 @@ static int core_headers(struct sip_msg *m, struct sip_perr *err)
 		rest = h->value;
 		if (sip_list_next(&rest, &v))
 			return hdr_fail(err, m, h, h->value.p, "empty Via", 400);
-		e = sip_via_decode(&via, v, err);
-		if (e)
-			return hdr_rebase(err, m, h, v.p, e);
+		SUB(sip_via_decode(&via, v, &sub_), h, v.p);
 		m->via = via;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(required); i++) {
@@ -233,9 +230,7 @@ static int core_headers(struct sip_msg *m, struct sip_perr *err)
 	}
 
 	h = sip_msg_hdr(m, SIP_HDR_CSEQ);
-	e = sip_cseq_decode(&m->cseq, h->value, err);
-	if (e)
-		return hdr_rebase(err, m, h, h->value.p, e);
+	SUB(sip_cseq_decode(&m->cseq, h->value, &sub_), h, h->value.p);
 	if (m->req && !slice_eq(m->cseq.method, m->method))
 		return hdr_fail(err, m, h, h->value.p, "CSeq method does not match request method",
 		                400);
@@ -246,13 +241,9 @@ static int core_headers(struct sip_msg *m, struct sip_perr *err)
 		return hdr_fail(err, m, h, h->value.p, "bad Call-ID", 400);
 
 	h = sip_msg_hdr(m, SIP_HDR_FROM);
-	e = sip_addr_decode(&m->from, h->value, err);
-	if (e)
-		return hdr_rebase(err, m, h, h->value.p, e);
+	SUB(sip_addr_decode(&m->from, h->value, &sub_), h, h->value.p);
 	h = sip_msg_hdr(m, SIP_HDR_TO);
-	e = sip_addr_decode(&m->to, h->value, err);
-	if (e)
-		return hdr_rebase(err, m, h, h->value.p, e);
+	SUB(sip_addr_decode(&m->to, h->value, &sub_), h, h->value.p);
 	if (m->from.wildcard || m->to.wildcard)
 		return hdr_fail(err, m, h, h->value.p, "'*' is not an address", 400);
 

@@ -66,6 +66,14 @@ const char *sip_skip_escaped(const char *p, const char *end, unsigned cls, bool 
 int sip_fail(struct sip_perr *err, const char *base, const char *at, const char *what,
              uint16_t status);
 
+/*
+ * Adopts the error a sub-parser wrote into its own fresh `sub` (offset
+ * relative to base) as err's first error: offset from msg_start, and hname
+ * unless the sub-parser named one.  Returns e.
+ */
+int sip_adopt(struct sip_perr *err, const char *msg_start, struct slice hname, const char *base,
+              const struct sip_perr *sub, int e);
+
 /* Host (name, IPv4, [IPv6]) and optional :port at p; sets *pp past them. */
 int sip_host_port_scan(const char **pp, const char *end, struct slice *host,
                        enum sip_host_type *type, uint16_t *port, bool *has_port);
