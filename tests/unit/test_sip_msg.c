@@ -114,6 +114,11 @@ static const struct bad_case bad_cases[] = {
      400, "1 BYE", true},
     {"INVITE sip:bob@example.net SIP/7.0\r\n" HDRS "CSeq: 1 INVITE\r\n\r\n", "version", "", 505,
      "SIP/7.0", true},
+    /* the first error wins: a later bad header must not move its offset */
+    {"INVITE sip:bob@example.net S%P/2.0\r\n"
+     "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\nFrom: <sip:a@b\r\nTo: <sip:c@d>\r\n"
+     "Call-ID: x\r\nCSeq: 1 INVITE\r\n\r\n",
+     "version", "", 400, "S%P", true},
     {"INVITE  sip:bob@example.net SIP/2.0\r\n" HDRS "CSeq: 1 INVITE\r\n\r\n", "URI", "", 400,
      " sip:bob", true},
     {"INVITE sip:bob@example.net SIP/2.0 \r\n" HDRS "CSeq: 1 INVITE\r\n\r\n", "version", "", 400,
