@@ -56,12 +56,23 @@ static bool is_token(struct slice s)
 	return true;
 }
 
-/* CR and LF end a line (some parsers take either alone); NUL ends strings. */
+/*
+ * CR and LF end a line (some parsers take either alone); NUL ends strings.
+ * A line break followed by SP or HTAB is folding (LWS), as in a header
+ * value copied from a received message: it is written unfolded, so only a
+ * break that would start a new line is refused (header injection).
+ */
 static bool has_line_break(struct slice s)
 {
 	for (size_t i = 0; i < s.len; i++) {
-		if (s.p[i] == '\r' || s.p[i] == '\n' || s.p[i] == '\0')
+		if (s.p[i] == '\0')
 			return true;
+		if (s.p[i] == '\r' || s.p[i] == '\n') {
+			while (i < s.len && (s.p[i] == '\r' || s.p[i] == '\n'))
+				i++;
+			if (i == s.len || (s.p[i] != ' ' && s.p[i] != '\t'))
+				return true;
+		}
 	}
 	return false;
 }

@@ -747,6 +747,8 @@ static const struct inject_case inject_cases[] = {
     {"LF in value", "INVITE", "sip:a@b", ED(ADD, SUBJECT, "", "hi\nX-Injected: 1"), -EINVAL},
     {"CR in value", "INVITE", "sip:a@b", ED(ADD, SUBJECT, "", "hi\rX-Injected: 1"), -EINVAL},
     {"NUL in value", "INVITE", "sip:a@b", ED(ADD, SUBJECT, "", "hi\0there"), -EINVAL},
+    {"CRLF at the end of a value", "INVITE", "sip:a@b", ED(ADD, SUBJECT, "", "hi\r\n"), -EINVAL},
+    {"CRLF then a header", "INVITE", "sip:a@b", ED(ADD, SUBJECT, "", "a\r\n \r\nX: 1"), -EINVAL},
     {"CRLF in name", "INVITE", "sip:a@b", ED(ADD, OTHER, "X-A\r\nX-Injected", "1"), -EINVAL},
     {"space in name", "INVITE", "sip:a@b", ED(ADD, OTHER, "X A", "1"), -EINVAL},
     {"colon in name", "INVITE", "sip:a@b", ED(ADD, OTHER, "X-A: 1\r\nX", "1"), -EINVAL},
@@ -776,6 +778,23 @@ static void test_request_injection(void **state)
 			                  "70\r\nX-A: 1\r\nContent-Length: 0\r\n\r\n"));
 		buf_free(&out);
 	}
+}
+
+/* A folded value (copied from a received message) is legal LWS: written unfolded. */
+static void test_request_folded_value(void **state)
+{
+	struct sip_edit hdrs[2] = {ED(ADD, OTHER, "X-A", "one\r\n two\n\tthree"),
+	                           ED(ADD, SUBJECT, "", "x\r\n  y")};
+	struct buf out = {0};
+
+	(void)state;
+	assert_int_equal(sip_request_build(&out, SLICE("MESSAGE"), SLICE("sip:a@127.0.0.1"), hdrs,
+	                                   2, SLICE_NULL),
+	                 0);
+	assert_text("folded", buf_slice(&out),
+	            SLICE("MESSAGE sip:a@127.0.0.1 SIP/2.0\r\nX-A: one two three\r\nSubject: x "
+	                  "y\r\nContent-Length: 0\r\n\r\n"));
+	buf_free(&out);
 }
 
 /* ------------------------------------------------------ reason phrases */
@@ -842,6 +861,7 @@ int main(void)
 	    cmocka_unit_test(test_response_rejects),
 	    cmocka_unit_test(test_request_table),
 	    cmocka_unit_test(test_request_injection),
+	    cmocka_unit_test(test_request_folded_value),
 	    cmocka_unit_test(test_status_reason),
 	};
 
