@@ -62,10 +62,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			                         SLICE_NULL);
 		buf_free(&out);
 		if (e == 0 && sip_msg_derive(&out, m, SLICE_NULL, NULL, 0, NULL) == 0) {
-			/* A derived copy of a valid message must decode again. */
+			/* A derived copy of a valid message must decode again.  Derive
+			 * always writes Content-Length, so a message at the header or size
+			 * limit without one may grow past it by that one line. */
 			struct sip_msg *m2 = NULL;
+			struct sip_limits lim2 = lim;
 
-			if (sip_msg_decode(&m2, out.p, out.len, NULL, &lim, &err) != 0 &&
+			lim2.max_headers++;
+			lim2.max_msg_size += 32;
+			if (sip_msg_decode(&m2, out.p, out.len, NULL, &lim2, &err) != 0 &&
 			    err.status != 505)
 				abort();
 			mem_deref(m2);
