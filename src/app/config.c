@@ -98,16 +98,21 @@ static int parse_limits(struct config_walk *c, yaml_node_t *n)
 
 static int parse_sip(struct config_walk *c, yaml_node_t *n)
 {
-	static const char *const keys[] = {"limits"};
+	static const char *const keys[] = {"limits", "timers"};
 	yaml_node_t *v[ARRAY_SIZE(keys)];
 	size_t old;
 	int rc = config_walk_map(c, n, keys, ARRAY_SIZE(keys), 0, v);
 
-	if (rc || !v[0])
-		return rc;
-	old = config_walk_key(c, "limits");
-	rc = parse_limits(c, v[0]);
-	config_walk_pop(c, old);
+	if (!rc && v[0]) {
+		old = config_walk_key(c, "limits");
+		rc = parse_limits(c, v[0]);
+		config_walk_pop(c, old);
+	}
+	if (!rc && v[1]) {
+		old = config_walk_key(c, "timers");
+		rc = config_sip_timers(c, v[1]);
+		config_walk_pop(c, old);
+	}
 	return rc;
 }
 
@@ -218,6 +223,8 @@ static const struct {
     {"regions", config_topo_regions, true},
     {"edges", config_topo_edges, true},
     {"connections", config_topo_connections, false},
+    {"calls", config_calls, false},
+    {"routes", config_routes, false},
     {"admin", parse_admin, false},
     {"data_dir", parse_data_dir, false},
 };
@@ -271,6 +278,14 @@ static void config_destroy(void *obj)
 		free(cfg->base_domains[i]);
 	free(cfg->base_domains);
 	free(cfg->connections);
+	for (size_t i = 0; i < cfg->nroutes; i++) {
+		free(cfg->routes[i].match);
+		free(cfg->routes[i].target);
+	}
+	free(cfg->routes);
+	for (char **x = cfg->calls.x_headers; x && *x; x++)
+		free(*x);
+	free(cfg->calls.x_headers);
 	free(cfg->data_dir);
 	free(cfg->file);
 }
@@ -283,6 +298,13 @@ static int config_defaults(struct config *cfg, const char *name)
 	sip_limits_default(&cfg->sip_limits);
 	cfg->tcp_idle_timeout = 300;
 	cfg->tcp_max_connections = 1024;
+	cfg->t1_ms = 500;
+	cfg->t2_ms = 4000;
+	cfg->t4_ms = 5000;
+	cfg->calls.ring_timeout_s = 60;
+	cfg->calls.session_expires_s = 1800;
+	cfg->calls.min_se_s = 90;
+	memcpy(cfg->calls.account_sid, "AC00000000000000000000000000000000", CONFIG_SID_LEN + 1);
 	config_val_ip("127.0.0.1", &cfg->admin_ip);
 	cfg->admin_port = 9060;
 	cfg->file = strdup(name);

@@ -28,6 +28,8 @@
 #define CONFIG_MAX_CONNECTIONS  4096
 #define CONFIG_MAX_BASE_DOMAINS 64
 #define CONFIG_SID_LEN          34 /* "NX" + 32 hex digits */
+#define CONFIG_MAX_ROUTES       256
+#define CONFIG_MAX_X_HEADERS    64
 
 /* An IP address as configured: text for logs, binary for sockets. */
 struct config_ip {
@@ -80,6 +82,22 @@ struct config_connection {
 	size_t edge; /* index into config.edges */
 };
 
+/* Call handling (calls:). Times in seconds. */
+struct config_calls {
+	uint32_t ring_timeout_s;    /* 60 */
+	uint32_t max_duration_s;    /* 0 = no limit */
+	uint32_t session_expires_s; /* 1800; 0 = no session timer */
+	uint32_t min_se_s;          /* 90 */
+	char account_sid[CONFIG_SID_LEN + 1];
+	char **x_headers; /* NULL-terminated patterns, NULL = "X-*" */
+};
+
+/* A static route (routes:), until domains and edges route calls. */
+struct config_route {
+	char *match;  /* glob on the Request-URI user */
+	char *target; /* sip: URI template; {user} is the Request-URI user */
+};
+
 struct config {
 	char *file; /* the name errors were reported against */
 	enum log_level log_level;
@@ -97,6 +115,10 @@ struct config {
 	struct config_ip admin_ip;
 	uint16_t admin_port;
 	char *data_dir;
+	uint32_t t1_ms, t2_ms, t4_ms; /* sip.timers */
+	struct config_calls calls;
+	struct config_route *routes;
+	size_t nroutes;
 };
 
 /*
@@ -112,6 +134,11 @@ int config_parse(struct config **cfgp, const char *name, const char *text, size_
                  size_t errlen);
 
 const char *config_edge_kind_name(enum config_edge_kind kind);
+
+/* The first route whose match covers user, or NULL. */
+const struct config_route *config_route_find(const struct config *cfg, const char *user);
+/* Fills {user} in a route target; -E2BIG when out is too small. */
+int config_route_expand(const char *tpl, const char *user, char *out, size_t len);
 
 /* Total gateways over all edges. */
 size_t config_gateway_count(const struct config *cfg);

@@ -65,4 +65,9 @@ int config_topo_regions(struct config_walk *c, yaml_node_t *n);
 int config_topo_edges(struct config_walk *c, yaml_node_t *n);
 int config_topo_connections(struct config_walk *c, yaml_node_t *n);
 
+/* Call handling sections (config_calls.c). */
+int config_sip_timers(struct config_walk *c, yaml_node_t *n);
+int config_calls(struct config_walk *c, yaml_node_t *n);
+int config_routes(struct config_walk *c, yaml_node_t *n);
+
 #endif

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "app/app.h"
+#include "app/edge.h"
 
 #define MOD "ixedge"
 
@@ -91,17 +91,6 @@ static int opts_parse(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
-static void signal_h(uv_signal_t *s, int signum)
-{
-	struct app *app = s->data;
-
-	if (app->stopping)
-		return;
-	log_info(MOD, "received %s; shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
-	app->stopping = true;
-	app_close(app);
-}
-
 /* Nothing is stored yet, but the directory must be usable when something is. */
 static int data_dir_ensure(const char *dir)
 {
@@ -138,74 +127,39 @@ static void summary(const struct config *cfg, char *out, size_t len)
 	         cfg->nbase_domains, plural(cfg->nbase_domains));
 }
 
-static void stats_log(const struct app_stats *s)
+static int run(const struct config *cfg, const struct opts *o)
 {
-	log_info(MOD,
-	         "counters: in %llu, out %llu, parse errors %llu, dropped %llu, acks %llu, "
-	         "keepalives %llu, send errors %llu, tcp accepted %llu refused %llu idle %llu "
-	         "framing errors %llu",
-	         (unsigned long long)s->msgs_in, (unsigned long long)s->msgs_out,
-	         (unsigned long long)s->parse_errors, (unsigned long long)s->dropped,
-	         (unsigned long long)s->acks_absorbed, (unsigned long long)s->keepalives,
-	         (unsigned long long)s->send_errors, (unsigned long long)s->tcp_accepted,
-	         (unsigned long long)s->tcp_refused, (unsigned long long)s->tcp_idle_closed,
-	         (unsigned long long)s->tcp_framing_errors);
-}
-
-static int run(struct app *app, const struct opts *o)
-{
-	const struct config *cfg = app->cfg;
+	struct edge edge;
+	uv_loop_t loop;
 	char text[160];
 	int rc;
 
 	rc = data_dir_ensure(o->data_dir ? o->data_dir : cfg->data_dir);
 	if (rc)
 		return rc;
-	rc = uv_loop_init(app->loop);
+	rc = uv_loop_init(&loop);
 	if (rc) {
 		log_error(MOD, "cannot start the event loop: %s", uv_strerror(rc));
 		return rc;
 	}
-	rc = handler_init(&app->handler, &cfg->sip_limits, &app->stats);
-	if (!rc)
-		rc = uv_signal_init(app->loop, &app->sigint);
-	if (!rc)
-		rc = uv_signal_init(app->loop, &app->sigterm);
+	rc = edge_start(&edge, &loop, cfg);
 	if (!rc) {
-		app->signals_open = true;
-		app->sigint.data = app;
-		app->sigterm.data = app;
-		rc = uv_signal_start(&app->sigint, signal_h, SIGINT);
-	}
-	if (!rc)
-		rc = uv_signal_start(&app->sigterm, signal_h, SIGTERM);
-	if (!rc)
-		rc = app_listen(app);
-	if (rc) {
-		app_close(app);
-	} else {
 		summary(cfg, text, sizeof(text));
-		log_info(MOD, "admin %s:%u configured, not served yet", cfg->admin_ip.text,
-		         cfg->admin_port);
 		log_info(MOD, "ixedge %s ready: %s (%s)", IXEDGE_VERSION, text, cfg->file);
 	}
 	/* On failure this only runs the close callbacks, so nothing leaks. */
-	uv_run(app->loop, UV_RUN_DEFAULT);
-	if (uv_loop_close(app->loop))
+	uv_run(&loop, UV_RUN_DEFAULT);
+	if (uv_loop_close(&loop))
 		log_warn(MOD, "event loop still had open handles at exit");
-	handler_close(&app->handler);
-	if (!rc) {
-		stats_log(&app->stats);
+	if (!rc)
 		log_info(MOD, "stopped");
-	}
 	return rc;
 }
 
 int main(int argc, char **argv)
 {
 	struct opts o = {0};
-	struct app app = {0};
-	uv_loop_t loop;
+	struct config *cfg = NULL;
 	char err[512], text[160];
 	enum log_level lvl;
 	int rc;
@@ -213,7 +167,7 @@ int main(int argc, char **argv)
 	rc = opts_parse(argc, argv, &o);
 	if (rc)
 		return rc - 1;
-	rc = config_load(&app.cfg, o.config, err, sizeof(err));
+	rc = config_load(&cfg, o.config, err, sizeof(err));
 	if (rc) {
 		if (o.check)
 			fprintf(stderr, "%s\n", err);
@@ -222,20 +176,17 @@ int main(int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 	if (o.check) {
-		summary(app.cfg, text, sizeof(text));
+		summary(cfg, text, sizeof(text));
 		printf("%s: ok: %s\n", o.config, text);
-		mem_deref(app.cfg);
+		mem_deref(cfg);
 		return EXIT_SUCCESS;
 	}
-	log_set_level(app.cfg->log_level);
+	log_set_level(cfg->log_level);
 	if (o.log_level && log_level_parse(o.log_level, &lvl) == 0)
 		log_set_level(lvl);
 	/* Writes to a closed TCP peer must fail with EPIPE, not kill the daemon. */
 	signal(SIGPIPE, SIG_IGN);
-	app.loop = &loop;
-	rc = run(&app, &o);
-	free(app.rbuf);
-	buf_free(&app.out);
-	mem_deref(app.cfg);
+	rc = run(cfg, &o);
+	mem_deref(cfg);
 	return rc ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -55,10 +55,13 @@ EOF
 }
 
 # lab_config PORT OUT [EXTRA_SED]: the lab topology with every gateway on PORT
-# (udp/tcp) and PORT+1 (tls).
+# (udp/tcp) and PORT+1 (tls), the admin endpoint on PORT+2 and the static route
+# to PORT+3 (nothing listens there), so parallel tests never share a port.
 lab_config() {
   local port=$1 out=$2
   sed -e "s/udp: 5060, tcp: 5060, tls: 5061/udp: $port, tcp: $port, tls: $((port + 1))/" \
+      -e "s/listen: 127.0.0.1:9060/listen: 127.0.0.1:$((port + 2))/" \
+      -e "s/127.0.0.1:5080/127.0.0.1:$((port + 3))/" \
       ${3:+-e "$3"} "$SRC/etc/lab.yaml" >"$out"
   grep -q "udp: $port, tcp: $port" "$out" || fail "could not rewrite the lab ports"
 }

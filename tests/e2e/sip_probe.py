@@ -20,8 +20,13 @@ def fail(why):
 
 
 def msg(name):
+    """A stored message made a new transaction: fresh branch and Call-ID per send
+    (the edge rightly absorbs a repeated branch as a retransmission)."""
     with open(os.path.join(HERE, "msg", name), "rb") as f:
-        return f.read()
+        data = f.read()
+    nonce = os.urandom(6).hex().encode()
+    data = re.sub(rb"branch=z9hG4bK([-\w.]*)", rb"branch=z9hG4bK\1-" + nonce, data)
+    return re.sub(rb"(\r\n(?:Call-ID|i):\s*)([^@\r]+)", rb"\1\2-" + nonce, data, count=1)
 
 
 def status_line(data):
@@ -88,7 +93,7 @@ def check_200(reply, local, transport):
         fail("Allow does not list OPTIONS: %r" % header(reply, "Allow"))
     if not re.search(r";tag=\S+", header(reply, "To") or ""):
         fail("200 OK without a To tag")
-    if header(reply, "Call-ID") != "options-1@127.0.0.1":
+    if not re.fullmatch(r"options-1-[0-9a-f]{12}@127\.0\.0\.1", header(reply, "Call-ID") or ""):
         fail("Call-ID not copied: %r" % header(reply, "Call-ID"))
     via = header(reply, "Via")
     if local is not None and ";rport=%d" % local[1] not in via:
@@ -121,9 +126,10 @@ def bad_cseq_udp(host, port):
 
 
 def invite_udp(host, port):
+    """The edge takes the call: 100 Trying at once, whatever the callee does later."""
     reply, _, _ = udp_exchange(host, port, msg("invite.sip"))
-    if reply is None or not status_line(reply).startswith("SIP/2.0 501 "):
-        fail("expected 501 to INVITE, got %r" % (reply and status_line(reply)))
+    if reply is None or status_line(reply) != "SIP/2.0 100 Trying":
+        fail("expected 100 Trying to INVITE, got %r" % (reply and status_line(reply)))
     print("ok: INVITE -> " + status_line(reply))
 
 

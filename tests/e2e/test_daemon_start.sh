@@ -43,6 +43,13 @@ command -v sipp >/dev/null || fail "sipp not installed (scripts/deps.sh installs
   { tail -n 20 "$WORK/sipp.out"; fail "SIPp OPTIONS scenario failed"; }
 echo "ok: sipp OPTIONS scenario passed"
 
+# The counters are served by the admin endpoint (PORT+2 in lab_config).
+metrics=$(python3 -c 'import sys,urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=3).read().decode())' \
+  "http://127.0.0.1:$((PORT + 2))/metrics") || fail "GET /metrics failed"
+echo "$metrics" | grep -Eq '^ixedge_sip_messages_total\{direction="in",transport="UDP"\} [1-9]' ||
+  fail "no UDP messages counted in /metrics"
+echo "$metrics" | grep -Eq '^ixedge_sip_parse_errors_total [1-9]' || fail "parse errors not counted"
+echo "ok: /metrics counts the traffic"
+
 stop_daemon TERM
-grep -q "counters: in [1-9]" "$WORK/daemon.log" || fail "no counters at exit"
 echo "ok: SIGTERM -> exit 0"

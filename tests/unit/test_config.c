@@ -45,7 +45,27 @@ struct broken {
 static const struct broken broken[] = {
     {"unknown top-level key", "", NULL, NULL, "regoins: []\n", false,
      "t.yaml:11:1: regoins: unknown key (expected one of: log, sip, transport, base_domains, "
-     "regions, edges, connections, admin, data_dir)"},
+     "regions, edges, connections, calls, routes, admin, data_dir)"},
+    {"route target not a sip URI", "", NULL, NULL,
+     "routes:\n  - {match: '*', target: 'http://127.0.0.1/'}\n", false,
+     "t.yaml:12:26: routes[0].target: 'http://127.0.0.1/' is not a sip: URI with a numeric host "
+     "({user} is replaced by the Request-URI user)"},
+    {"route target with a host name", "", NULL, NULL,
+     "routes:\n  - {match: '*', target: 'sip:{user}@example.com'}\n", false,
+     "t.yaml:12:26: routes[0].target: 'sip:{user}@example.com' is not a sip: URI with a numeric "
+     "host ({user} is replaced by the Request-URI user)"},
+    {"route without target", "", NULL, NULL, "routes:\n  - {match: '*'}\n", false,
+     "t.yaml:12:5: routes[0]: missing required key 'target'"},
+    {"bad account sid", "", NULL, NULL, "calls: {account_sid: AC123}\n", false,
+     "t.yaml:11:22: calls.account_sid: expected AC + 32 lowercase hex digits"},
+    {"ring timeout too long", "", NULL, NULL, "calls: {ring_timeout: 601}\n", false,
+     "t.yaml:11:23: calls.ring_timeout: must be 1-600"},
+    {"session interval below min_se", "", NULL, NULL, "calls: {session_expires: 60, min_se: 90}\n",
+     false, "t.yaml:11:8: calls: session_expires (60) must not be below min_se (90)"},
+    {"x header pattern not X-", "", NULL, NULL, "calls: {x_headers: ['P-*']}\n", false,
+     "t.yaml:11:21: calls.x_headers[0]: 'P-*' is not an X- header name pattern"},
+    {"t2 below t1", "", NULL, NULL, "sip: {timers: {t1: 500, t2: 100}}\n", false,
+     "t.yaml:11:15: sip.timers: t2 (100 ms) must not be below t1 (500 ms)"},
     {"unknown edge key", "", "    region: us-east\n", "    region: us-east\n    gatways: []\n", "",
      false,
      "t.yaml:8:5: edges[0].gatways: unknown key (expected one of: name, legacy, kind, region, "

@@ -1,0 +1,180 @@
+/* Config sections for call handling: sip.timers, calls and the static routes. */
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/config_val.h"
+#include "app/config_walk.h"
+
+/* One unsigned key of a mapping, with its range; absent keys keep the default. */
+static int uint_key(struct config_walk *c, yaml_node_t *v, const char *key, uint64_t min,
+                    uint64_t max, uint32_t *out)
+{
+	uint64_t x;
+	size_t old;
+	int rc;
+
+	if (!v)
+		return 0;
+	old = config_walk_key(c, key);
+	rc = config_walk_uint(c, v, min, max, NULL, &x);
+	if (!rc)
+		*out = (uint32_t)x;
+	config_walk_pop(c, old);
+	return rc;
+}
+
+int config_sip_timers(struct config_walk *c, yaml_node_t *n)
+{
+	static const char *const keys[] = {"t1", "t2", "t4"};
+	yaml_node_t *v[ARRAY_SIZE(keys)];
+	struct config *cfg = c->cfg;
+	int rc = config_walk_map(c, n, keys, ARRAY_SIZE(keys), 0, v);
+
+	rc = rc ? rc : uint_key(c, v[0], keys[0], 10, 10000, &cfg->t1_ms);
+	rc = rc ? rc : uint_key(c, v[1], keys[1], 10, 60000, &cfg->t2_ms);
+	rc = rc ? rc : uint_key(c, v[2], keys[2], 10, 60000, &cfg->t4_ms);
+	if (!rc && cfg->t2_ms < cfg->t1_ms)
+		rc = config_walk_fail(c, n, "t2 (%u ms) must not be below t1 (%u ms)", cfg->t2_ms,
+		                      cfg->t1_ms);
+	return rc;
+}
+
+int config_calls(struct config_walk *c, yaml_node_t *n)
+{
+	static const char *const keys[] = {"ring_timeout", "max_duration", "session_expires",
+	                                   "min_se",       "account_sid",  "x_headers"};
+	yaml_node_t *v[ARRAY_SIZE(keys)];
+	struct config_calls *cc = &c->cfg->calls;
+	int rc = config_walk_map(c, n, keys, ARRAY_SIZE(keys), 0, v);
+
+	rc = rc ? rc : uint_key(c, v[0], keys[0], 1, 600, &cc->ring_timeout_s);
+	rc = rc ? rc : uint_key(c, v[1], keys[1], 0, 7 * 86400, &cc->max_duration_s);
+	rc = rc ? rc : uint_key(c, v[2], keys[2], 0, 86400, &cc->session_expires_s);
+	rc = rc ? rc : uint_key(c, v[3], keys[3], 90, 86400, &cc->min_se_s);
+	if (!rc && v[4]) {
+		size_t old = config_walk_key(c, keys[4]);
+		const char *s;
+
+		rc = config_walk_str(c, v[4], &s);
+		if (!rc && !config_val_is_sid(s, "AC"))
+			rc = config_walk_fail(c, v[4], "expected AC + 32 lowercase hex digits");
+		if (!rc)
+			memcpy(cc->account_sid, s, sizeof(cc->account_sid));
+		config_walk_pop(c, old);
+	}
+	if (!rc && v[5]) {
+		size_t old = config_walk_key(c, keys[5]), count = 0;
+
+		rc = config_walk_seq(c, v[5], 0, CONFIG_MAX_X_HEADERS, &count);
+		cc->x_headers = rc ? NULL : config_walk_array(count + 1, sizeof(char *));
+		if (!rc && !cc->x_headers)
+			rc = config_walk_fail(c, v[5], "out of memory");
+		for (size_t i = 0; i < count && !rc; i++) {
+			yaml_node_t *it = config_walk_item(c, v[5], i);
+			size_t o2 = config_walk_index(c, i);
+			const char *s;
+
+			rc = config_walk_str(c, it, &s);
+			if (!rc && (strncasecmp(s, "X-", 2) != 0 || strlen(s) > 64))
+				rc =
+				    config_walk_fail(c, it, "'%s' is not an X- header name pattern",
+				                     config_walk_show(c, s));
+			if (!rc)
+				rc = config_walk_dup(c, it, s, &cc->x_headers[i]);
+			config_walk_pop(c, o2);
+		}
+		config_walk_pop(c, old);
+	}
+	if (!rc && cc->session_expires_s && cc->session_expires_s < cc->min_se_s)
+		rc = config_walk_fail(c, n, "session_expires (%u) must not be below min_se (%u)",
+		                      cc->session_expires_s, cc->min_se_s);
+	return rc;
+}
+
+/* A target template must become a sip:/sips: URI once {user} is filled in. */
+static bool target_valid(const char *tpl)
+{
+	char uri[600];
+	struct sip_uri u;
+
+	if (config_route_expand(tpl, "user", uri, sizeof(uri)))
+		return false;
+	return sip_uri_decode(&u, slice_cstr(uri), NULL) == 0 &&
+	       (u.scheme == SIP_SCHEME_SIP || u.scheme == SIP_SCHEME_SIPS) &&
+	       (u.host_type == SIP_HOST_IPV4 || u.host_type == SIP_HOST_IPV6);
+}
+
+int config_routes(struct config_walk *c, yaml_node_t *n)
+{
+	static const char *const keys[] = {"match", "target"};
+	struct config *cfg = c->cfg;
+	size_t count;
+	int rc = config_walk_seq(c, n, 0, CONFIG_MAX_ROUTES, &count);
+
+	if (rc || !count)
+		return rc;
+	cfg->routes = config_walk_array(count, sizeof(*cfg->routes));
+	if (!cfg->routes)
+		return config_walk_fail(c, n, "out of memory");
+	for (size_t i = 0; i < count && !rc; i++) {
+		yaml_node_t *it = config_walk_item(c, n, i), *v[2];
+		size_t old = config_walk_index(c, i), o2;
+		const char *s;
+
+		cfg->nroutes = i + 1; /* counted before filling so a partial entry is freed */
+		rc = config_walk_map(c, it, keys, 2, 0x3, v);
+		if (!rc) {
+			o2 = config_walk_key(c, "match");
+			rc = config_walk_str(c, v[0], &s);
+			rc = rc ? rc : config_walk_dup(c, v[0], s, &cfg->routes[i].match);
+			config_walk_pop(c, o2);
+		}
+		if (!rc) {
+			o2 = config_walk_key(c, "target");
+			rc = config_walk_str(c, v[1], &s);
+			if (!rc && !target_valid(s))
+				rc =
+				    config_walk_fail(c, v[1],
+				                     "'%s' is not a sip: URI with a numeric host "
+				                     "({user} is replaced by the Request-URI user)",
+				                     config_walk_show(c, s));
+			rc = rc ? rc : config_walk_dup(c, v[1], s, &cfg->routes[i].target);
+			config_walk_pop(c, o2);
+		}
+		config_walk_pop(c, old);
+	}
+	return rc;
+}
+
+int config_route_expand(const char *tpl, const char *user, char *out, size_t len)
+{
+	size_t n = 0, ul = strlen(user);
+
+	for (const char *p = tpl; *p; p++) {
+		if (strncmp(p, "{user}", 6) == 0) {
+			if (n + ul >= len)
+				return -E2BIG;
+			memcpy(out + n, user, ul);
+			n += ul;
+			p += 5;
+		} else {
+			if (n + 1 >= len)
+				return -E2BIG;
+			out[n++] = *p;
+		}
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+const struct config_route *config_route_find(const struct config *cfg, const char *user)
+{
+	for (size_t i = 0; i < cfg->nroutes; i++) {
+		if (fnmatch(cfg->routes[i].match, user, 0) == 0)
+			return &cfg->routes[i];
+	}
+	return NULL;
+}

@@ -1,0 +1,426 @@
+/* The running edge: wiring of transport, transactions and calls; static routes; metrics. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/edge.h"
+#include "ixedge/prom.h"
+
+#define MOD "edge"
+
+/* ------------------------------------------------------------ timers */
+
+static void tick_h(uv_timer_t *t)
+{
+	struct edge *e = t->data;
+
+	tmr_heap_run(&e->heap, uv_now(e->loop));
+}
+
+/* Before each poll: arm the one libuv timer for the heap's next deadline. */
+static void prep_h(uv_prepare_t *p)
+{
+	struct edge *e = p->data;
+	int64_t next;
+
+	tmr_heap_set_now(&e->heap, uv_now(e->loop));
+	next = tmr_heap_next(&e->heap);
+	if (next < 0)
+		uv_timer_stop(&e->tick);
+	else
+		uv_timer_start(&e->tick, tick_h, (uint64_t)next, 0);
+}
+
+/* ------------------------------------------------------------ wiring */
+
+static int io_send(void *ctx, const struct tp_peer *dst, const char *p, size_t len, tp_fail_h *fail,
+                   void *arg)
+{
+	return tp_send(ctx, dst, p, len, fail, arg);
+}
+
+static int io_send_response(void *ctx, const struct sip_msg *req, const struct tp_peer *src,
+                            const char *p, size_t len)
+{
+	return tp_send_response(ctx, req, src, p, len);
+}
+
+static void recv_h(void *arg, struct sip_msg *msg, const struct tp_peer *src)
+{
+	struct edge *e = arg;
+
+	/* libuv refreshed its clock after the poll: timers started from here count from now. */
+	tmr_heap_set_now(&e->heap, uv_now(e->loop));
+	if (e->tl)
+		txns_recv(e->tl, msg, src);
+}
+
+/* ------------------------------------------------------------ routing */
+
+static int sockaddr_of(const struct sip_uri *u, struct sockaddr_storage *ss)
+{
+	char host[64];
+	uint16_t port = u->port ? u->port : (u->scheme == SIP_SCHEME_SIPS ? 5061 : 5060);
+
+	if (u->host.len >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, u->host.p, u->host.len);
+	host[u->host.len] = '\0';
+	memset(ss, 0, sizeof(*ss));
+	if (u->host_type == SIP_HOST_IPV4) {
+		struct sockaddr_in *in = (struct sockaddr_in *)ss;
+
+		in->sin_family = AF_INET;
+		in->sin_port = htons(port);
+		return inet_pton(AF_INET, host, &in->sin_addr) == 1 ? 0 : -EINVAL;
+	}
+	if (u->host_type == SIP_HOST_IPV6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		return inet_pton(AF_INET6, host, &in6->sin6_addr) == 1 ? 0 : -EINVAL;
+	}
+	return -EINVAL;
+}
+
+/*
+ * Static routes (routes: in the config): the first whose glob matches the
+ * Request-URI user gives the target; the call leaves from the gateway it
+ * came in on (its listener for the target's transport).
+ */
+static int route_h(void *arg, struct call *call, const struct sip_msg *inv,
+                   const struct tp_peer *src)
+{
+	struct edge *e = arg;
+	const struct config_route *r;
+	struct call_target t = {0};
+	struct sip_uri u;
+	struct slice tp_name;
+	char user[256], raw[256];
+	int n = sip_unescape(inv->ruri.user, user, sizeof(user) - 1);
+
+	if (n < 0 || inv->ruri.user.len >= sizeof(raw)) {
+		call_route_done(call, 404, NULL);
+		return 0;
+	}
+	user[n] = '\0';
+	memcpy(raw, inv->ruri.user.p, inv->ruri.user.len);
+	raw[inv->ruri.user.len] = '\0';
+	r = config_route_find(e->cfg, user);
+	/* The target gets the user as written (still %-escaped), so it stays a valid URI. */
+	if (!r || config_route_expand(r->target, raw, t.uri, sizeof(t.uri)) ||
+	    sip_uri_decode(&u, slice_cstr(t.uri), NULL) || sockaddr_of(&u, &t.dst.addr)) {
+		log_info(MOD, "%s: no route for user '%s'", call_sid(call), user);
+		call_route_done(call, 404, NULL);
+		return 0;
+	}
+	t.dst.proto = TP_UDP;
+	if (sip_param_get(u.params, "transport", &tp_name) == 0 &&
+	    tp_proto_from(tp_name, &t.dst.proto)) {
+		call_route_done(call, 503, NULL);
+		return 0;
+	}
+	t.dst.lis = src->lis && tp_lis_proto(src->lis) == t.dst.proto
+	                ? src->lis
+	                : tp_lis_sibling(e->tp, src->lis, t.dst.proto);
+	if (!t.dst.lis) {
+		log_warn(MOD, "%s: gateway has no %s listener for %s", call_sid(call),
+		         tp_proto_name(t.dst.proto), t.uri);
+		call_route_done(call, 503, NULL);
+		return 0;
+	}
+	call_route_done(call, 0, &t);
+	return 0;
+}
+
+/* ------------------------------------------------------------ metrics */
+
+static int counter(struct buf *b, const char *name, const char *help, uint64_t v)
+{
+	return prom_header(b, name, "counter", help) || prom_value(b, name, NULL, 0, (double)v);
+}
+
+static int gauge(struct buf *b, const char *name, const char *help, uint64_t v)
+{
+	return prom_header(b, name, "gauge", help) || prom_value(b, name, NULL, 0, (double)v);
+}
+
+int edge_metrics(void *arg, struct buf *out)
+{
+	struct edge *e = arg;
+	const struct tp_stats *ts;
+	const struct txns_stats *xs;
+	const struct calls_stats *cs;
+	static const char *const classes[] = {"0xx", "1xx", "2xx", "3xx", "4xx", "5xx", "6xx"};
+	int rc = 0;
+
+	if (!e->tp || !e->tl || !e->cs)
+		return -EAGAIN; /* shutting down */
+	ts = tp_stats(e->tp);
+	xs = txns_stats(e->tl);
+	cs = calls_stats(e->cs);
+
+	rc = rc ? rc : gauge(out, "ixedge_transactions", "Live SIP transactions.", xs->live);
+	rc = rc ? rc
+	        : gauge(out, "ixedge_dialogs", "Live SIP dialogs (call legs).", cs->live_dialogs);
+	rc = rc ? rc : gauge(out, "ixedge_calls", "Live calls.", cs->live_calls);
+	rc = rc ? rc : counter(out, "ixedge_calls_started_total", "Calls started.", cs->started);
+	rc = rc ? rc : counter(out, "ixedge_calls_answered_total", "Calls answered.", cs->answered);
+	rc = rc ? rc
+	        : counter(out, "ixedge_calls_failed_total", "Calls that ended unanswered.",
+	                  cs->failed);
+	rc = rc ? rc
+	        : prom_header(out, "ixedge_calls_ended_total", "counter",
+	                      "Calls ended, by the class of their final status.");
+	for (size_t i = 1; i < ARRAY_SIZE(classes); i++)
+		rc = rc ? rc
+		        : prom_value(out, "ixedge_calls_ended_total",
+		                     PROM_LABELS({"status", classes[i]}), (double)cs->by_code[i]);
+
+	rc = rc ? rc
+	        : prom_header(out, "ixedge_sip_requests_total", "counter",
+	                      "SIP requests by direction, method.");
+	for (unsigned m = 0; m < SIP_METHOD__COUNT; m++) {
+		const char *name = sip_method_name((enum sip_method)m);
+
+		if (ts->rx_req[m])
+			rc = rc ? rc
+			        : prom_value(out, "ixedge_sip_requests_total",
+			                     PROM_LABELS({"direction", "in"}, {"method", name}),
+			                     (double)ts->rx_req[m]);
+		if (ts->tx_req[m])
+			rc = rc ? rc
+			        : prom_value(out, "ixedge_sip_requests_total",
+			                     PROM_LABELS({"direction", "out"}, {"method", name}),
+			                     (double)ts->tx_req[m]);
+	}
+	rc = rc ? rc
+	        : prom_header(out, "ixedge_sip_responses_total", "counter",
+	                      "SIP responses by direction.");
+	rc = rc ? rc
+	        : prom_value(out, "ixedge_sip_responses_total", PROM_LABELS({"direction", "in"}),
+	                     (double)ts->rx_resp);
+	rc = rc ? rc
+	        : prom_value(out, "ixedge_sip_responses_total", PROM_LABELS({"direction", "out"}),
+	                     (double)ts->tx_resp);
+	rc = rc ? rc
+	        : prom_header(out, "ixedge_sip_messages_total", "counter",
+	                      "SIP messages by direction and transport.");
+	for (unsigned p = 0; p < TP__COUNT; p++) {
+		rc = rc ? rc
+		        : prom_value(out, "ixedge_sip_messages_total",
+		                     PROM_LABELS({"direction", "in"},
+		                                 {"transport", tp_proto_name((enum tp_proto)p)}),
+		                     (double)ts->rx_msgs[p]);
+		rc = rc ? rc
+		        : prom_value(out, "ixedge_sip_messages_total",
+		                     PROM_LABELS({"direction", "out"},
+		                                 {"transport", tp_proto_name((enum tp_proto)p)}),
+		                     (double)ts->tx_msgs[p]);
+	}
+	rc = rc ? rc
+	        : counter(out, "ixedge_sip_parse_errors_total", "Messages that failed to parse.",
+	                  ts->parse_errors);
+	rc = rc ? rc
+	        : counter(out, "ixedge_sip_dropped_total", "Messages dropped unanswered.",
+	                  ts->dropped);
+	rc = rc ? rc
+	        : counter(out, "ixedge_sip_retransmissions_total",
+	                  "Requests and responses the edge re-sent.", xs->retransmissions);
+	rc = rc ? rc
+	        : counter(out, "ixedge_sip_retransmissions_absorbed_total",
+	                  "Retransmissions received and absorbed.", xs->absorbed);
+	rc = rc ? rc
+	        : counter(out, "ixedge_sip_transaction_timeouts_total",
+	                  "Client transactions that timed out.", xs->timeouts);
+	rc = rc ? rc : gauge(out, "ixedge_tcp_connections", "Open TCP connections.", ts->tcp_conns);
+	return rc;
+}
+
+/* -------------------------------------------------------- start / stop */
+
+static void signal_h(uv_signal_t *s, int signum)
+{
+	struct edge *e = s->data;
+
+	log_info(MOD, "received %s; shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
+	edge_stop(e);
+}
+
+static int listen_all(struct edge *e)
+{
+	const struct config *cfg = e->cfg;
+	size_t k = 0;
+
+	e->gws = calloc(config_gateway_count(cfg) + 1, sizeof(*e->gws));
+	if (!e->gws)
+		return -ENOMEM;
+	for (size_t i = 0; i < cfg->nedges; i++) {
+		const struct config_edge *ed = &cfg->edges[i];
+
+		for (size_t j = 0; j < ed->ngateways; j++) {
+			const struct config_gateway *gw = &ed->gateways[j];
+			static const enum tp_proto protos[] = {TP_UDP, TP_TCP};
+			struct edge_gw *g = &e->gws[k++];
+
+			g->edge = ed;
+			g->gw = gw;
+			for (size_t p = 0; p < ARRAY_SIZE(protos); p++) {
+				struct sockaddr_storage ss = {0};
+				uint16_t port = protos[p] == TP_UDP ? gw->udp : gw->tcp;
+				struct tp_lis *lis;
+				char text[80];
+				int rc;
+
+				if (gw->ip.family == AF_INET) {
+					struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+
+					in->sin_family = AF_INET;
+					in->sin_addr = gw->ip.a.v4;
+					in->sin_port = htons(port);
+				} else {
+					struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+
+					in6->sin6_family = AF_INET6;
+					in6->sin6_addr = gw->ip.a.v6;
+					in6->sin6_port = htons(port);
+				}
+				tp_sockaddr_fmt((struct sockaddr *)&ss, text, sizeof(text));
+				rc = tp_listen(e->tp, protos[p], (struct sockaddr *)&ss, g, &lis);
+				if (rc) {
+					log_error(MOD, "cannot listen on %s %s (edge %s): %s",
+					          protos[p] == TP_UDP ? "udp" : "tcp", text,
+					          ed->name, uv_strerror(rc));
+					return rc;
+				}
+				log_info(MOD, "listening %s %s (edge %s)",
+				         protos[p] == TP_UDP ? "udp" : "tcp", text, ed->name);
+			}
+			if (gw->tls)
+				log_info(MOD, "tls %s:%u (edge %s) configured, not served yet",
+				         gw->ip.text, gw->tls, ed->name);
+		}
+	}
+	e->ngws = k;
+	return 0;
+}
+
+static void calls_conf_from(const struct config *cfg, struct calls_conf *cc)
+{
+	calls_conf_default(cc);
+	cc->ring_timeout_ms = cfg->calls.ring_timeout_s * 1000;
+	cc->max_duration_ms = cfg->calls.max_duration_s * 1000;
+	cc->session_expires_s = cfg->calls.session_expires_s;
+	cc->min_se_s = cfg->calls.min_se_s;
+	cc->t1_ms = cfg->t1_ms;
+	memcpy(cc->account_sid, cfg->calls.account_sid, sizeof(cc->account_sid));
+	if (cfg->calls.x_headers)
+		cc->xhdr_allow = (const char *const *)cfg->calls.x_headers;
+}
+
+int edge_start(struct edge *e, uv_loop_t *loop, const struct config *cfg)
+{
+	struct tp_conf tc;
+	struct txn_conf xc;
+	struct calls_conf cc;
+	struct txn_tu tu;
+	struct txn_io io;
+	char listen[80];
+	int rc;
+
+	*e = (struct edge){.loop = loop, .cfg = cfg};
+	tmr_heap_init(&e->heap, uv_now(loop));
+	uv_timer_init(loop, &e->tick);
+	uv_prepare_init(loop, &e->prep);
+	uv_signal_init(loop, &e->sigint);
+	uv_signal_init(loop, &e->sigterm);
+	e->tick.data = e->prep.data = e->sigint.data = e->sigterm.data = e;
+	e->handles_open = true;
+	uv_prepare_start(&e->prep, prep_h);
+	uv_signal_start(&e->sigint, signal_h, SIGINT);
+	uv_signal_start(&e->sigterm, signal_h, SIGTERM);
+
+	tp_conf_default(&tc);
+	tc.lim = cfg->sip_limits;
+	tc.tcp_idle_timeout_ms = cfg->tcp_idle_timeout * 1000;
+	tc.tcp_max_conns = cfg->tcp_max_connections;
+	rc = tp_alloc(&e->tp, loop, &tc, recv_h, e);
+	if (rc)
+		goto fail;
+	io = (struct txn_io){.send = io_send, .send_response = io_send_response, .ctx = e->tp};
+	calls_conf_from(cfg, &cc);
+	rc = calls_alloc(&e->cs, &e->heap, &io, &cc, route_h, e);
+	if (rc)
+		goto fail;
+	calls_tu(e->cs, &tu);
+	txn_conf_default(&xc);
+	xc.t1_ms = cfg->t1_ms;
+	xc.t2_ms = cfg->t2_ms;
+	xc.t4_ms = cfg->t4_ms;
+	rc = txns_alloc(&e->tl, &e->heap, &xc, &io, &tu);
+	if (rc)
+		goto fail;
+	calls_set_txns(e->cs, e->tl);
+	rc = listen_all(e);
+	if (rc)
+		goto fail;
+	rc = loopq_alloc(&e->q, loop);
+	if (rc)
+		goto fail;
+	if (cfg->admin_ip.family == AF_INET6)
+		snprintf(listen, sizeof(listen), "[%s]:%u", cfg->admin_ip.text, cfg->admin_port);
+	else
+		snprintf(listen, sizeof(listen), "%s:%u", cfg->admin_ip.text, cfg->admin_port);
+	rc = admin_start(&e->admin, listen, e->q, edge_metrics, e);
+	if (rc) {
+		log_error(MOD, "cannot serve the admin endpoint on %s: %s", listen, strerror(-rc));
+		goto fail;
+	}
+	log_info(MOD, "admin http://%s/ (health, metrics)", listen);
+	return 0;
+fail:
+	edge_stop(e);
+	return rc ? rc : -EINVAL;
+}
+
+static void closed_h(uv_handle_t *h)
+{
+	(void)h;
+}
+
+void edge_stop(struct edge *e)
+{
+	if (e->stopping)
+		return;
+	e->stopping = true;
+	/* Calls first (their BYEs and CANCELs still go out), then what they used. */
+	if (e->cs)
+		calls_free(e->cs);
+	e->cs = NULL;
+	if (e->admin)
+		admin_stop(e->admin);
+	e->admin = NULL;
+	if (e->tl)
+		txns_free(e->tl);
+	e->tl = NULL;
+	if (e->q)
+		loopq_close(e->q);
+	e->q = NULL;
+	if (e->tp)
+		tp_close(e->tp);
+	e->tp = NULL;
+	tmr_heap_fini(&e->heap);
+	free(e->gws);
+	e->gws = NULL;
+	if (e->handles_open) {
+		e->handles_open = false;
+		uv_close((uv_handle_t *)&e->tick, closed_h);
+		uv_close((uv_handle_t *)&e->prep, closed_h);
+		uv_close((uv_handle_t *)&e->sigint, closed_h);
+		uv_close((uv_handle_t *)&e->sigterm, closed_h);
+	}
+}

@@ -1,0 +1,56 @@
+/* The running edge: transport, transactions, calls and admin on one signalling loop. */
+#ifndef IXEDGE_APP_EDGE_H
+#define IXEDGE_APP_EDGE_H
+
+#include <uv.h>
+
+#include "admin/admin.h"
+#include "app/config.h"
+#include "call/call.h"
+#include "ixedge/loopq.h"
+#include "ixedge/tmr.h"
+#include "transport/transport.h"
+#include "txn/txn.h"
+
+/*
+ * Threading: everything here belongs to the signalling loop.  The admin
+ * endpoint's HTTP thread reaches it only through `q` (loopq_call).
+ *
+ * Wiring, bottom up: tp (sockets) -> txns (transactions) -> calls (B2BUA,
+ * the transaction user) -> route hook (static routes from the config).
+ * The timer heap runs on the loop's clock, re-armed before each poll.
+ */
+
+/* One gateway address of an edge, with its listeners. */
+struct edge_gw {
+	const struct config_edge *edge;
+	const struct config_gateway *gw;
+};
+
+struct edge {
+	uv_loop_t *loop;
+	const struct config *cfg;
+	struct tmr_heap heap;
+	uv_timer_t tick;
+	uv_prepare_t prep;
+	struct tp *tp;
+	struct txns *tl;
+	struct calls *cs;
+	struct loopq *q;
+	struct admin *admin;
+	struct edge_gw *gws;
+	size_t ngws;
+	uv_signal_t sigint, sigterm;
+	bool handles_open;
+	bool stopping;
+};
+
+/* Starts everything; on failure logs why and leaves e closed (uv_run then returns). */
+int edge_start(struct edge *e, uv_loop_t *loop, const struct config *cfg);
+/* Ends calls, closes sockets and handles; uv_run() returns once they are closed. */
+void edge_stop(struct edge *e);
+
+/* The Prometheus text of every counter (on the loop). */
+int edge_metrics(void *arg, struct buf *out);
+
+#endif

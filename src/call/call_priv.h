@@ -1,0 +1,110 @@
+/* Private: the structures of the call layer shared by calls.c, call.c and relay.c. */
+#ifndef IXEDGE_CALL_PRIV_H
+#define IXEDGE_CALL_PRIV_H
+
+#include "base/hmap.h"
+#include "call/call.h"
+
+/* What a server transaction's owner pointer refers to. */
+enum owner_kind { OWNER_LEG = 1, OWNER_RELAY };
+
+struct leg {
+	uint8_t kind; /* OWNER_LEG: first, so txn_owner() can tell legs from relays */
+	struct call *call;
+	bool outbound;
+	struct dialog dlg;
+	struct hnode node; /* in calls.dialogs by (Call-ID, local tag) while indexed */
+	bool indexed;
+	char hostport[80];   /* our socket "ip:port" (Via sent-by, Contact) */
+	char contact[128];   /* our Contact URI on this leg */
+	struct tp_peer peer; /* first hop before the dialog exists (outbound INVITE) */
+	struct txn *inv;     /* the initial INVITE transaction (ref held) */
+	struct buf ack;      /* the last ACK we sent for a 2xx on this leg, resent on retransmits */
+	uint32_t ack_cseq;
+	bool bye_sent;
+};
+
+struct relay {
+	uint8_t kind; /* OWNER_RELAY */
+	struct relay *next;
+	struct call *call;
+	struct leg *from, *to;
+	struct txn *st, *ct; /* refs held */
+	enum sip_method mid;
+	uint32_t to_cseq;    /* CSeq of the request on `to` (for its ACK) */
+	bool ack_waits_body; /* re-INVITE without offer: the ACK on `to` carries from's answer */
+	bool final_seen;
+	struct tmr gc; /* frees an answered re-INVITE relay once its transaction is over */
+};
+
+enum call_state {
+	CALL_ROUTING, /* waiting for the routing hook */
+	CALL_CALLING, /* outbound INVITE sent */
+	CALL_ANSWERED,
+	CALL_ENDED,
+};
+
+struct call {
+	struct calls *cs;
+	char sid[35];
+	enum call_state state;
+	struct leg a, b;       /* inbound (UAS) and outbound (UAC) */
+	struct sip_msg *a_req; /* the inbound INVITE, until the outbound one is sent */
+	struct sip_msg *b_req; /* our outbound INVITE, parsed */
+	bool a_cancelled;      /* the caller cancelled */
+	bool a_done;           /* the inbound INVITE got its final response */
+	uint32_t pending;      /* client transactions whose final has not come */
+	struct tmr linger_tmr; /* 64*T1 after a 2xx: retransmissions may still come */
+	bool late_offer;       /* inbound INVITE had no SDP: B's ACK waits for A's */
+	bool b_ack_waiting;
+	struct relay *relays;
+	struct relay *offer; /* the INVITE/UPDATE relay in progress, for 491 on glare */
+	struct tmr ring_tmr, max_tmr, st_tmr;
+	uint32_t st_interval_s;
+	uint64_t start_ms, answer_ms;
+	uint16_t final_status;
+	const char *end_reason;
+	struct call *next_live; /* in calls.live, for calls_free() */
+	struct call **prev_live;
+};
+
+struct calls {
+	struct calls_conf conf;
+	struct tmr_heap *heap;
+	struct txns *tl;
+	struct txn_io io;
+	call_route_h *route;
+	void *route_arg;
+	struct hmap dialogs;
+	struct call *live;
+	struct calls_stats stats;
+};
+
+/* calls.c */
+uint64_t calls_now_ms(const struct calls *cs);
+void calls_index(struct calls *cs, struct leg *leg);
+void calls_unindex(struct calls *cs, struct leg *leg);
+void leg_dialog_count(struct leg *leg, bool up);
+int leg_send(struct leg *leg, struct buf *b);
+void calls_log_end(const struct call *call);
+
+/* call.c */
+void call_new(struct calls *cs, struct txn *st, struct sip_msg *req, const struct tp_peer *src);
+void call_ack(struct call *call, struct leg *leg, struct sip_msg *ack);
+void call_cancel(struct call *call);
+/* Ends the call: BYE on confirmed legs, CANCEL / final on pending ones. */
+void call_end(struct call *call, const char *reason, struct leg *by);
+/* call_end() without waiting: pending transactions are abandoned (shutdown). */
+void call_force_end(struct call *call, const char *reason);
+void call_session_refreshed(struct call *call, const struct sip_msg *resp2xx);
+int leg_ack_send(struct leg *leg, uint32_t cseq, struct slice ctype, struct slice body);
+void call_copy_headers(const struct sip_msg *msg, struct sip_edit *out, size_t *n, size_t cap,
+                       bool request);
+
+/* relay.c */
+void relay_request(struct leg *from, struct txn *st, struct sip_msg *req);
+void relay_ack(struct relay *r, struct sip_msg *ack);
+void relay_cancel(struct relay *r);
+void relay_free_all(struct call *call);
+
+#endif

@@ -1,0 +1,239 @@
+/* In-dialog requests: BYE ends the call, others are relayed to the other leg and back. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "call/call_priv.h"
+
+/*
+ * A relay pairs the server transaction of a request received on one leg
+ * with the client transaction that carries it on the other leg.  The call's
+ * relay list holds the only long-lived reference; callbacks take their own
+ * for their duration.  An answered re-INVITE's relay stays for 64*T1 so
+ * that 2xx retransmissions are still ACKed.
+ */
+
+static void relay_destroy(void *obj)
+{
+	struct relay *r = obj;
+
+	tmr_cancel(&r->gc);
+	if (r->st) {
+		txn_detach(r->st);
+		mem_deref(r->st);
+	}
+	if (r->ct) {
+		txn_detach(r->ct);
+		mem_deref(r->ct);
+	}
+}
+
+static void relay_done(struct relay *r)
+{
+	struct call *call = r->call;
+
+	for (struct relay **pp = &call->relays; *pp; pp = &(*pp)->next) {
+		if (*pp == r) {
+			*pp = r->next;
+			if (call->offer == r)
+				call->offer = NULL;
+			mem_deref(r);
+			return;
+		}
+	}
+}
+
+void relay_free_all(struct call *call)
+{
+	while (call->relays)
+		relay_done(call->relays);
+}
+
+static void gc_h(void *arg)
+{
+	relay_done(arg);
+}
+
+static struct leg *other_leg(struct leg *leg)
+{
+	return leg == &leg->call->a ? &leg->call->b : &leg->call->a;
+}
+
+static void reply(struct relay *r, uint16_t status, const struct sip_msg *resp)
+{
+	struct sip_edit h[40];
+	size_t n = 0;
+	char contact[160];
+	int len;
+
+	len = snprintf(contact, sizeof(contact), "<%s>", r->from->contact);
+	h[n++] = (struct sip_edit){SIP_EDIT_ADD, SIP_HDR_CONTACT, {0}, {contact, (size_t)len}};
+	if (resp)
+		call_copy_headers(resp, h, &n, ARRAY_SIZE(h), false);
+	txn_reply(r->st, status, NULL, r->from->dlg.local_tag, h, n,
+	          resp ? resp->body : SLICE_NULL);
+}
+
+static void relay_resp(struct relay *r, struct sip_msg *resp, int err)
+{
+	struct call *call = r->call;
+	bool invite = r->mid == SIP_METHOD_INVITE;
+
+	if (!resp) {
+		/* RFC 3261 12.2.1.2: no answer to an in-dialog request ends the dialog. */
+		reply(r, err == -ETIMEDOUT ? 408 : 503, NULL);
+		relay_done(r);
+		call_end(call, "no response to an in-dialog request", NULL);
+		return;
+	}
+	if (resp->status == 100)
+		return;
+	if (resp->status < 200) {
+		reply(r, resp->status, resp);
+		return;
+	}
+	if (invite && resp->status < 300 && r->final_seen) {
+		if (r->to->ack.len && resp->cseq.num == r->to->ack_cseq)
+			leg_send(r->to, &r->to->ack); /* our ACK was lost */
+		return;
+	}
+	r->final_seen = true;
+	if (call->offer == r)
+		call->offer = NULL;
+	if (resp->status < 300 && (invite || r->mid == SIP_METHOD_UPDATE)) {
+		dialog_update_target(&r->to->dlg, resp);
+		call_session_refreshed(call, resp);
+	}
+	reply(r, resp->status, resp);
+	if (invite && resp->status < 300) {
+		/* Offer in the re-INVITE: ACK now.  Offer in this 2xx: the answer
+		 * comes in the sender's ACK (relay_ack). */
+		if (!r->ack_waits_body || !resp->body.len) {
+			r->ack_waits_body = false;
+			leg_ack_send(r->to, r->to_cseq, SLICE_NULL, SLICE_NULL);
+		}
+		tmr_start(&r->gc, call->cs->heap, 64ull * call->cs->conf.t1_ms, gc_h, r);
+		return;
+	}
+	relay_done(r);
+	if (resp->status == 481 || resp->status == 408)
+		call_end(call, "dialog gone on the other leg", NULL);
+}
+
+static void relay_resp_h(void *arg, struct txn *ct, struct sip_msg *resp, int err)
+{
+	struct relay *r = mem_ref(arg);
+	struct call *call = mem_ref(r->call);
+
+	(void)ct;
+	relay_resp(r, resp, err);
+	mem_deref(r);
+	mem_deref(call);
+}
+
+void relay_ack(struct relay *r, struct sip_msg *ack)
+{
+	const struct sip_hdr *ct = sip_msg_hdr(ack, SIP_HDR_CONTENT_TYPE);
+
+	if (r->ack_waits_body) {
+		r->ack_waits_body = false;
+		leg_ack_send(r->to, r->to_cseq, ct ? ct->value : SLICE_NULL, ack->body);
+	}
+}
+
+void relay_cancel(struct relay *r)
+{
+	/* The sender gave up on its re-INVITE; the other leg's final still comes. */
+	reply(r, 487, NULL);
+	if (r->ct)
+		txn_cancel(r->ct);
+}
+
+void relay_request(struct leg *from, struct txn *st, struct sip_msg *req)
+{
+	struct call *call = from->call;
+	struct calls *cs = call->cs;
+	struct leg *to = other_leg(from);
+	struct sip_edit h[40];
+	struct buf out = {0};
+	struct relay *r;
+	char branch[40], method[64];
+	size_t n = 0;
+	int e;
+
+	if (dialog_remote_cseq(&from->dlg, req)) {
+		txn_reply(st, 500, "Server Internal Error (CSeq out of order)", SLICE_NULL, NULL, 0,
+		          SLICE_NULL);
+		return;
+	}
+	switch (req->mid) {
+	case SIP_METHOD_BYE:
+		txn_reply(st, 200, NULL, SLICE_NULL, NULL, 0, SLICE_NULL);
+		from->dlg.state = DIALOG_TERMINATED;
+		call_end(call, from == &call->a ? "caller hung up" : "callee hung up", from);
+		return;
+	case SIP_METHOD_PRACK:
+		/* The edge never sends reliable provisionals. */
+		txn_reply(st, 481, NULL, SLICE_NULL, NULL, 0, SLICE_NULL);
+		return;
+	case SIP_METHOD_REFER:
+		txn_reply(st, 501, "Not Implemented (REFER)", SLICE_NULL, NULL, 0, SLICE_NULL);
+		return;
+	case SIP_METHOD_INVITE:
+	case SIP_METHOD_UPDATE:
+		if (call->offer) {
+			txn_reply(st, 491, NULL, SLICE_NULL, NULL, 0, SLICE_NULL);
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+	if (call->state != CALL_ANSWERED || to->dlg.state != DIALOG_CONFIRMED) {
+		txn_reply(st, 491, "Request Pending (call not established)", SLICE_NULL, NULL, 0,
+		          SLICE_NULL);
+		return;
+	}
+	if (req->method.len >= sizeof(method)) {
+		txn_reply(st, 501, NULL, SLICE_NULL, NULL, 0, SLICE_NULL);
+		return;
+	}
+	memcpy(method, req->method.p, req->method.len);
+	method[req->method.len] = '\0';
+
+	r = mem_alloc(sizeof(*r), relay_destroy);
+	if (!r) {
+		txn_reply(st, 503, NULL, SLICE_NULL, NULL, 0, SLICE_NULL);
+		return;
+	}
+	r->kind = OWNER_RELAY;
+	r->call = call;
+	r->from = from;
+	r->to = to;
+	r->mid = req->mid;
+	r->st = mem_ref(st);
+	txn_set_owner(st, r);
+	r->next = call->relays;
+	call->relays = r;
+
+	if (req->mid == SIP_METHOD_INVITE || req->mid == SIP_METHOD_UPDATE) {
+		call->offer = r;
+		dialog_update_target(&from->dlg, req); /* target refresh */
+	}
+	r->ack_waits_body = req->mid == SIP_METHOD_INVITE && req->body.len == 0;
+	call_copy_headers(req, h, &n, ARRAY_SIZE(h), true);
+	txn_branch_new(branch, sizeof(branch));
+	e = dialog_request_build(&to->dlg, &out, method, 0, slice_cstr(branch),
+	                         slice_cstr(to->hostport), h, n, req->body);
+	r->to_cseq = to->dlg.local_cseq;
+	if (!e)
+		e = txn_request(&r->ct, cs->tl, &out, &to->dlg.peer, relay_resp_h, r);
+	buf_free(&out);
+	if (e) {
+		r->ct = NULL;
+		reply(r, 500, NULL);
+		relay_done(r);
+		return;
+	}
+	mem_ref(r->ct);
+}
