@@ -311,12 +311,7 @@ static int b_invite_build(struct call *call, const struct call_target *t, struct
 	h[n++] = (struct sip_edit){SIP_EDIT_ADD, SIP_HDR_CSEQ, {0}, SLICE("1 INVITE")};
 	len = snprintf(contact, sizeof(contact), "<%s>", call->b.contact);
 	h[n++] = (struct sip_edit){SIP_EDIT_ADD, SIP_HDR_CONTACT, {0}, {contact, (size_t)len}};
-	h[n++] =
-	    (struct sip_edit){SIP_EDIT_ADD,
-	                      SIP_HDR_ALLOW,
-	                      {0},
-	                      SLICE("INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, MESSAGE, "
-	                            "NOTIFY")};
+	h[n++] = (struct sip_edit){SIP_EDIT_ADD, SIP_HDR_ALLOW, {0}, SLICE(CALL_ALLOW)};
 	h[n++] = (struct sip_edit){SIP_EDIT_ADD, SIP_HDR_SUPPORTED, {0}, SLICE("timer")};
 	h[n++] = (struct sip_edit){
 	    SIP_EDIT_ADD, SIP_HDR_USER_AGENT, {0}, slice_cstr(cs->conf.user_agent)};
@@ -355,11 +350,7 @@ static void a_reply(struct call *call, const struct sip_msg *resp, uint16_t stat
 	len = snprintf(contact, sizeof(contact), "<%s>", call->a.contact);
 	h[n++] = (struct sip_edit){SIP_EDIT_ADD, SIP_HDR_CONTACT, {0}, {contact, (size_t)len}};
 	if (status >= 200 && status < 300) {
-		h[n++] = (struct sip_edit){SIP_EDIT_ADD,
-		                           SIP_HDR_ALLOW,
-		                           {0},
-		                           SLICE("INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, "
-		                                 "MESSAGE, NOTIFY")};
+		h[n++] = (struct sip_edit){SIP_EDIT_ADD, SIP_HDR_ALLOW, {0}, SLICE(CALL_ALLOW)};
 		h[n++] = (struct sip_edit){SIP_EDIT_ADD, SIP_HDR_SUPPORTED, {0}, SLICE("timer")};
 	}
 	h[n++] = (struct sip_edit){

@@ -5,6 +5,9 @@
 #include "base/hmap.h"
 #include "call/call.h"
 
+/* The methods the edge handles, for Allow in INVITEs, 2xx, OPTIONS and 405. */
+#define CALL_ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, MESSAGE, NOTIFY"
+
 /* What a server transaction's owner pointer refers to. */
 enum owner_kind { OWNER_LEG = 1, OWNER_RELAY };
 

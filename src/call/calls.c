@@ -82,10 +82,7 @@ int leg_send(struct leg *leg, struct buf *b)
 static const struct sip_edit *options_headers(size_t *n)
 {
 	static const struct sip_edit h[] = {
-	    {SIP_EDIT_ADD,
-	     SIP_HDR_ALLOW,
-	     {0},
-	     SLICE("INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, MESSAGE, NOTIFY")},
+	    {SIP_EDIT_ADD, SIP_HDR_ALLOW, {0}, SLICE(CALL_ALLOW)},
 	    {SIP_EDIT_ADD, SIP_HDR_ACCEPT, {0}, SLICE("application/sdp")},
 	    {SIP_EDIT_ADD, SIP_HDR_SUPPORTED, {0}, SLICE("timer")},
 	};
