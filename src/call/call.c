@@ -160,9 +160,21 @@ static void leg_bye(struct leg *leg, const char *reason)
 
 /* ----------------------------------------------------------------- end */
 
+/*
+ * 64*T1 after the outbound 2xx no retransmission of it can come any more: an
+ * answered call drops the INVITE transaction and its parsed INVITE (a long
+ * call keeps only its dialogs); an ended call may now be released.
+ */
 static void linger_h(void *arg)
 {
-	call_release_check(arg);
+	struct call *call = arg;
+
+	if (call->b.inv) {
+		txn_detach(call->b.inv);
+		call->b.inv = mem_deref(call->b.inv);
+	}
+	call->b_req = mem_deref(call->b_req);
+	call_release_check(call);
 }
 
 static void call_release_check(struct call *call)
@@ -366,7 +378,8 @@ static void b_extra_2xx(struct call *call, struct sip_msg *resp)
 	struct tp_peer hop = call->b.dlg.peer;
 
 	memcpy(tmp.hostport, call->b.hostport, sizeof(tmp.hostport));
-	if (dialog_uac_create(&tmp.dlg, call->b_req, resp, slice_cstr(call->b.contact), &hop))
+	if (!call->b_req ||
+	    dialog_uac_create(&tmp.dlg, call->b_req, resp, slice_cstr(call->b.contact), &hop))
 		return;
 	leg_ack_send(&tmp, resp->cseq.num, SLICE_NULL, SLICE_NULL);
 	leg_bye(&tmp, "Another branch answered");
