@@ -7,6 +7,7 @@
 
 #include "ixedge/base.h"
 #include "ixedge/sip.h"
+#include "ixedge/topology.h"
 
 /*
  * Threading: a loaded config is immutable.  It is built on the signalling
@@ -27,60 +28,8 @@
 #define CONFIG_MAX_FAILOVER     16  /* per region */
 #define CONFIG_MAX_CONNECTIONS  4096
 #define CONFIG_MAX_BASE_DOMAINS 64
-#define CONFIG_SID_LEN          34 /* "NX" + 32 hex digits */
 #define CONFIG_MAX_ROUTES       256
 #define CONFIG_MAX_X_HEADERS    64
-
-/* An IP address as configured: text for logs, binary for sockets. */
-struct config_ip {
-	int family; /* AF_INET or AF_INET6 */
-	union {
-		struct in_addr v4;
-		struct in6_addr v6;
-	} a;
-	char text[INET6_ADDRSTRLEN];
-};
-
-/* An IP address with a prefix length (a plain address has the full length). */
-struct config_prefix {
-	struct config_ip ip;
-	unsigned plen;
-};
-
-struct config_gateway {
-	struct config_ip ip;
-	uint16_t udp, tcp, tls;
-};
-
-struct config_media {
-	struct config_prefix *addrs;
-	size_t naddrs;
-	uint16_t port_min, port_max;
-};
-
-enum config_edge_kind { CONFIG_EDGE_INTERCONNECT, CONFIG_EDGE_PUBLIC };
-
-struct config_edge {
-	char *name;
-	char **legacy;
-	size_t nlegacy;
-	enum config_edge_kind kind;
-	size_t region; /* index into config.regions */
-	struct config_gateway *gateways;
-	size_t ngateways;
-	struct config_media media;
-};
-
-struct config_region {
-	char *name;
-	size_t *failover; /* indexes into config.regions, in order of preference */
-	size_t nfailover;
-};
-
-struct config_connection {
-	char sid[CONFIG_SID_LEN + 1];
-	size_t edge; /* index into config.edges */
-};
 
 /* Call handling (calls:). Times in seconds. */
 struct config_calls {
