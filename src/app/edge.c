@@ -155,7 +155,6 @@ int edge_metrics(void *arg, struct buf *out)
 	const struct tp_stats *ts;
 	const struct txns_stats *xs;
 	const struct calls_stats *cs;
-	static const char *const classes[] = {"0xx", "1xx", "2xx", "3xx", "4xx", "5xx", "6xx"};
 	int rc = 0;
 
 	if (!e->tp || !e->tl || !e->cs)
@@ -175,11 +174,17 @@ int edge_metrics(void *arg, struct buf *out)
 	                  cs->failed);
 	rc = rc ? rc
 	        : prom_header(out, "ixedge_calls_ended_total", "counter",
-	                      "Calls ended, by the class of their final status.");
-	for (size_t i = 1; i < ARRAY_SIZE(classes); i++)
+	                      "Calls ended, by the final status of the call (200 when answered).");
+	for (unsigned code = 100; code < ARRAY_SIZE(cs->by_status); code++) {
+		char text[8];
+
+		if (!cs->by_status[code])
+			continue;
+		snprintf(text, sizeof(text), "%u", code);
 		rc = rc ? rc
-		        : prom_value(out, "ixedge_calls_ended_total",
-		                     PROM_LABELS({"status", classes[i]}), (double)cs->by_code[i]);
+		        : prom_value(out, "ixedge_calls_ended_total", PROM_LABELS({"status", text}),
+		                     (double)cs->by_status[code]);
+	}
 
 	rc = rc ? rc
 	        : prom_header(out, "ixedge_sip_requests_total", "counter",

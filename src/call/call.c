@@ -227,8 +227,8 @@ void call_end(struct call *call, const char *reason, struct leg *by)
 	calls_unindex(cs, &call->a);
 	calls_unindex(cs, &call->b);
 	cs->stats.ended++;
-	if (call->final_status / 100 < ARRAY_SIZE(cs->stats.by_code))
-		cs->stats.by_code[call->final_status / 100]++;
+	if (call->final_status < ARRAY_SIZE(cs->stats.by_status))
+		cs->stats.by_status[call->final_status]++;
 	if (!call->answer_ms)
 		cs->stats.failed++;
 	calls_log_end(call);

@@ -51,7 +51,7 @@ void call_route_done(struct call *call, uint16_t status, const struct call_targe
 struct calls_stats {
 	uint32_t live_calls, live_dialogs;
 	uint64_t started, answered, failed, ended;
-	uint64_t by_code[7]; /* final status of calls by class: index status / 100 */
+	uint64_t by_status[700]; /* ended calls by final status (0 when none was sent) */
 	uint64_t refused_481, refused_405, max_forwards_483;
 };
 
