@@ -26,6 +26,7 @@ static void call_destroy(void *obj)
 	tmr_cancel(&call->ring_tmr);
 	tmr_cancel(&call->max_tmr);
 	tmr_cancel(&call->st_tmr);
+	tmr_cancel(&call->refresh_tmr);
 	tmr_cancel(&call->linger_tmr);
 	for (struct leg *l = &call->a; l; l = l == &call->a ? &call->b : NULL) {
 		calls_unindex(cs, l);
@@ -203,6 +204,7 @@ void call_end(struct call *call, const char *reason, struct leg *by)
 	tmr_cancel(&call->ring_tmr);
 	tmr_cancel(&call->max_tmr);
 	tmr_cancel(&call->st_tmr);
+	tmr_cancel(&call->refresh_tmr);
 
 	/* The caller still waits for a final response. */
 	if (call->a.inv && !call->a_done) {
@@ -268,6 +270,54 @@ static void session_expired_h(void *arg)
 	call_end(arg, "session timer expired", NULL);
 }
 
+static void refresh_resp_h(void *arg, struct txn *ct, struct sip_msg *resp, int err)
+{
+	struct call *call = mem_ref(arg);
+
+	if (!resp || resp->status >= 200) {
+		txn_detach(ct);
+		call->pending--;
+		/* Any answer but these proves the dialog is alive (405/501 too:
+		 * a peer without UPDATE still answers in its dialog). */
+		if (!resp || resp->status == 408 || resp->status == 481)
+			call_end(call, "session refresh failed", NULL);
+		else
+			call_release_check(call);
+	}
+	mem_deref(call);
+}
+
+/*
+ * RFC 4028 with the edge as refresher, for calls whose endpoints negotiated
+ * no session timer: each leg gets an UPDATE without body every half interval.
+ */
+static void refresh_h(void *arg)
+{
+	struct call *call = arg;
+	struct calls *cs = call->cs;
+	char se[48], branch[40];
+	struct sip_edit h[2];
+	int n = snprintf(se, sizeof(se), "%u;refresher=uac", cs->conf.session_expires_s);
+
+	h[0] = (struct sip_edit){SIP_EDIT_ADD, SIP_HDR_SESSION_EXPIRES, {0}, {se, (size_t)n}};
+	h[1] = (struct sip_edit){SIP_EDIT_ADD, SIP_HDR_SUPPORTED, {0}, SLICE("timer")};
+	for (struct leg *l = &call->a; l; l = l == &call->a ? &call->b : NULL) {
+		struct buf out = {0};
+		struct txn *ct;
+
+		if (l->dlg.state != DIALOG_CONFIRMED)
+			continue;
+		txn_branch_new(branch, sizeof(branch));
+		if (dialog_request_build(&l->dlg, &out, "UPDATE", 0, slice_cstr(branch),
+		                         slice_cstr(l->hostport), h, 2, SLICE_NULL) == 0 &&
+		    txn_request(&ct, cs->tl, &out, &l->dlg.peer, refresh_resp_h, call) == 0)
+			call->pending++;
+		buf_free(&out);
+	}
+	tmr_start(&call->refresh_tmr, cs->heap, cs->conf.session_expires_s * 500ull, refresh_h,
+	          call);
+}
+
 /* RFC 4028 as observer: each 2xx that negotiates Session-Expires restarts the clock. */
 void call_session_refreshed(struct call *call, const struct sip_msg *resp2xx)
 {
@@ -284,6 +334,7 @@ void call_session_refreshed(struct call *call, const struct sip_msg *resp2xx)
 	if (slice_to_u64((struct slice){h->value.p, (size_t)(p - h->value.p)}, 86400, &v) || !v)
 		return;
 	call->st_interval_s = (uint32_t)v;
+	tmr_cancel(&call->refresh_tmr); /* the endpoints refresh now */
 	tmr_start(&call->st_tmr, call->cs->heap, v * 1000, session_expired_h, call);
 }
 
@@ -425,6 +476,10 @@ static void b_answered(struct call *call, struct sip_msg *resp)
 	if (cs->conf.max_duration_ms)
 		tmr_start(&call->max_tmr, cs->heap, cs->conf.max_duration_ms, max_duration_h, call);
 	call_session_refreshed(call, resp);
+	/* The endpoints negotiated no session timer: the edge refreshes each leg. */
+	if (!call->st_interval_s && cs->conf.session_expires_s)
+		tmr_start(&call->refresh_tmr, cs->heap, cs->conf.session_expires_s * 500ull,
+		          refresh_h, call);
 }
 
 static uint16_t map_final(uint16_t status)

@@ -62,7 +62,7 @@ struct call {
 	bool b_ack_waiting;
 	struct relay *relays;
 	struct relay *offer; /* the INVITE/UPDATE relay in progress, for 491 on glare */
-	struct tmr ring_tmr, max_tmr, st_tmr;
+	struct tmr ring_tmr, max_tmr, st_tmr, refresh_tmr;
 	uint32_t st_interval_s;
 	uint64_t start_ms, answer_ms;
 	uint16_t final_status;
