@@ -60,33 +60,6 @@ static void recv_h(void *arg, struct sip_msg *msg, const struct tp_peer *src)
 
 /* ------------------------------------------------------------ routing */
 
-static int sockaddr_of(const struct sip_uri *u, struct sockaddr_storage *ss)
-{
-	char host[64];
-	uint16_t port = u->port ? u->port : (u->scheme == SIP_SCHEME_SIPS ? 5061 : 5060);
-
-	if (u->host.len >= sizeof(host))
-		return -EINVAL;
-	memcpy(host, u->host.p, u->host.len);
-	host[u->host.len] = '\0';
-	memset(ss, 0, sizeof(*ss));
-	if (u->host_type == SIP_HOST_IPV4) {
-		struct sockaddr_in *in = (struct sockaddr_in *)ss;
-
-		in->sin_family = AF_INET;
-		in->sin_port = htons(port);
-		return inet_pton(AF_INET, host, &in->sin_addr) == 1 ? 0 : -EINVAL;
-	}
-	if (u->host_type == SIP_HOST_IPV6) {
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(port);
-		return inet_pton(AF_INET6, host, &in6->sin6_addr) == 1 ? 0 : -EINVAL;
-	}
-	return -EINVAL;
-}
-
 /*
  * Static routes (routes: in the config): the first whose glob matches the
  * Request-URI user gives the target; the call leaves from the gateway it
@@ -113,7 +86,7 @@ static int route_h(void *arg, struct call *call, const struct sip_msg *inv,
 	r = config_route_find(e->cfg, user);
 	/* The target gets the user as written (still %-escaped), so it stays a valid URI. */
 	if (!r || config_route_expand(r->target, raw, t.uri, sizeof(t.uri)) ||
-	    sip_uri_decode(&u, slice_cstr(t.uri), NULL) || sockaddr_of(&u, &t.dst.addr)) {
+	    sip_uri_decode(&u, slice_cstr(t.uri), NULL) || tp_uri_addr(&u, &t.dst.addr)) {
 		log_info(MOD, "%s: no route for user '%s'", call_sid(call), user);
 		call_route_done(call, 404, NULL);
 		return 0;

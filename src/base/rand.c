@@ -57,6 +57,25 @@ uint64_t rand_u64(void)
 	return r;
 }
 
+void rand_chars(char *out, size_t n)
+{
+	/* 64 characters, so each takes exactly 6 random bits. */
+	static const char chars[64] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.";
+	uint64_t r = 0;
+	unsigned bits = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (bits < 6) {
+			r = rand_u64();
+			bits = 64;
+		}
+		out[i] = chars[r & 63];
+		r >>= 6;
+		bits -= 6;
+	}
+}
+
 size_t rand_token(char *out, size_t len, size_t n)
 {
 	static const char alphabet[] = "0123456789abcdefghijklmnopqrstuvwxyz";

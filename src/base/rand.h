@@ -12,6 +12,8 @@
  * seed give; keys and nonces come from OpenSSL.
  */
 uint64_t rand_u64(void);
+/* n random token characters (RFC 3261 25.1: A-Z a-z 0-9 - .) into out, no NUL. */
+void rand_chars(char *out, size_t n);
 /* n characters of [0-9a-z] into out, NUL-terminated; returns the length written. */
 size_t rand_token(char *out, size_t len, size_t n);
 /* A SID: two-letter prefix + 32 lowercase hex digits ("CA3f..."), NUL-terminated (35 bytes). */

@@ -134,33 +134,6 @@ static int contact_uri(const struct sip_msg *msg, struct sip_addr *a)
 	return 0;
 }
 
-/* A numeric host[:port] URI as a socket address; -EINVAL for names. */
-static int uri_sockaddr(const struct sip_uri *u, struct sockaddr_storage *ss)
-{
-	char host[64];
-	uint16_t port = u->port ? u->port : (u->scheme == SIP_SCHEME_SIPS ? 5061 : 5060);
-
-	if (u->host.len >= sizeof(host) ||
-	    (u->host_type != SIP_HOST_IPV4 && u->host_type != SIP_HOST_IPV6))
-		return -EINVAL;
-	memcpy(host, u->host.p, u->host.len);
-	host[u->host.len] = '\0';
-	memset(ss, 0, sizeof(*ss));
-	if (u->host_type == SIP_HOST_IPV4) {
-		struct sockaddr_in *in = (struct sockaddr_in *)ss;
-
-		in->sin_family = AF_INET;
-		in->sin_port = htons(port);
-		return inet_pton(AF_INET, host, &in->sin_addr) == 1 ? 0 : -EINVAL;
-	} else {
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(port);
-		return inet_pton(AF_INET6, host, &in6->sin6_addr) == 1 ? 0 : -EINVAL;
-	}
-}
-
 static bool private_v4(const struct sockaddr_storage *ss)
 {
 	uint32_t a;
@@ -188,11 +161,11 @@ static void next_hop_pick(struct dialog *d, const struct tp_peer *fallback)
 	d->peer = *fallback;
 	if (rest.len && sip_list_next(&rest, &first) == 0 &&
 	    sip_addr_decode(&a, first, NULL) == 0) {
-		if (uri_sockaddr(&a.uri, &ss) == 0)
+		if (tp_uri_addr(&a.uri, &ss) == 0)
 			d->peer.addr = ss;
 		return;
 	}
-	if (sip_uri_decode(&u, d->remote_target, NULL) == 0 && uri_sockaddr(&u, &ss) == 0) {
+	if (sip_uri_decode(&u, d->remote_target, NULL) == 0 && tp_uri_addr(&u, &ss) == 0) {
 		if (private_v4(&ss) && !private_v4(&fallback->addr))
 			return;
 		d->peer.addr = ss;

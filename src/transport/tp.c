@@ -131,6 +131,15 @@ int tp_addr_from_host(struct slice host, uint16_t port, struct sockaddr_storage 
 	return -EINVAL;
 }
 
+int tp_uri_addr(const struct sip_uri *uri, struct sockaddr_storage *ss)
+{
+	uint16_t port = uri->port ? uri->port : (uri->scheme == SIP_SCHEME_SIPS ? 5061 : 5060);
+
+	if (uri->host_type != SIP_HOST_IPV4 && uri->host_type != SIP_HOST_IPV6)
+		return -EINVAL;
+	return tp_addr_from_host(uri->host, port, ss);
+}
+
 /* ------------------------------------------------------------ hash table */
 
 int htab_add(struct htab *t, struct hlink *l, uint64_t hash)

@@ -116,6 +116,10 @@ typedef void(tp_resolve_h)(void *arg, int err, const struct tp_target *t, size_t
 /* Numeric hosts answer before returning; names go through c-ares. */
 int tp_resolve(struct tp *tp, const struct sip_uri *uri, tp_resolve_h *h, void *arg);
 
+/* A URI's numeric host and port (5060, or 5061 for sips:) as a socket address;
+ * -EINVAL when the host is a name (that takes tp_resolve()). */
+int tp_uri_addr(const struct sip_uri *uri, struct sockaddr_storage *ss);
+
 const struct tp_stats *tp_stats(const struct tp *tp);
 void tp_sockaddr_fmt(const struct sockaddr *sa, char *out, size_t len); /* "1.2.3.4:5060" */
 

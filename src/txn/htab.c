@@ -2,9 +2,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 
+#include "base/rand.h"
 #include "txn_priv.h"
 
 int txn_htab_init(struct txn_htab *ht, uint32_t buckets)
@@ -130,92 +129,7 @@ uint32_t txn_hash_u64(uint64_t seed, uint64_t v)
 	return (uint32_t)(h ^ (h >> 32));
 }
 
-/* ------------------------------------------------------------- random */
-
-struct rng {
-	uint64_t s[4];
-	bool seeded;
-};
-
-static _Thread_local struct rng rng;
-
-static uint64_t rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
-static void rng_seed(void)
-{
-	uint64_t seed[4] = {0};
-	size_t got = 0;
-
-	/* A few short reads at most; getrandom() never blocks once the pool is ready. */
-	for (int i = 0; i < 8 && got < sizeof(seed); i++) {
-		ssize_t n = getrandom((char *)seed + got, sizeof(seed) - got, 0);
-
-		if (n > 0)
-			got += (size_t)n;
-		else if (errno != EINTR)
-			break;
-	}
-	if (got < sizeof(seed)) {
-		/* Not expected on Linux >= 3.17; still unpredictable enough to keep branches
-		 * unique, which is all the protocol needs from them. */
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		seed[0] ^= (uint64_t)ts.tv_nsec << 32 ^ (uint64_t)ts.tv_sec;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		seed[1] ^= (uint64_t)ts.tv_nsec;
-		seed[2] ^= (uint64_t)(uintptr_t)&rng;
-	}
-	/* Spread the seed with splitmix64 so no state word is zero. */
-	for (int i = 0; i < 4; i++) {
-		uint64_t z = seed[i] + 0x9e3779b97f4a7c15ULL * (uint64_t)(i + 1);
-
-		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-		z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-		rng.s[i] = z ^ (z >> 31);
-	}
-	rng.seeded = true;
-}
-
-uint64_t txn_rand64(void)
-{
-	uint64_t *s = rng.s, r, t;
-
-	if (!rng.seeded)
-		rng_seed();
-	r = rotl(s[1] * 5, 7) * 9;
-	t = s[1] << 17;
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return r;
-}
-
-/* 64 token characters, so each takes exactly 6 random bits. */
-static const char token_chars[64] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.";
-
-void txn_rand_token(char *out, size_t n)
-{
-	uint64_t r = 0;
-	unsigned bits = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (bits < 6) {
-			r = txn_rand64();
-			bits = 64;
-		}
-		out[i] = token_chars[r & 63];
-		r >>= 6;
-		bits -= 6;
-	}
-}
+/* ------------------------------------------------------------- branch */
 
 void txn_branch_new(char *out, size_t len)
 {
@@ -229,6 +143,6 @@ void txn_branch_new(char *out, size_t len)
 		n = len - 1;
 	memcpy(out, cookie, n < sizeof(cookie) - 1 ? n : sizeof(cookie) - 1);
 	if (n > sizeof(cookie) - 1)
-		txn_rand_token(out + sizeof(cookie) - 1, n - (sizeof(cookie) - 1));
+		rand_chars(out + sizeof(cookie) - 1, n - (sizeof(cookie) - 1));
 	out[n] = '\0';
 }

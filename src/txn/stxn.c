@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/rand.h"
 #include "txn_priv.h"
 
 /* How a received request relates to the transaction looked up for it. */
@@ -200,7 +201,7 @@ static int st_reply(struct txn *st, uint16_t status, const char *reason, struct 
 	if (!to_tag.len)
 		to_tag = txn_totag(st);
 	if (!to_tag.len && status > 100 && !st->req->to.tag.len) {
-		txn_rand_token(rnd, sizeof(rnd));
+		rand_chars(rnd, sizeof(rnd));
 		to_tag = (struct slice){rnd, sizeof(rnd)};
 	}
 	err = sip_response_build(&b, st->req, status, reason, to_tag, hdrs, nhdrs, body);
@@ -385,7 +386,7 @@ static void recv_cancel(struct txns *tl, struct sip_msg *cancel, const struct tp
 	if (!inv->totag_len && !inv->req->to.tag.len) {
 		char rnd[16];
 
-		txn_rand_token(rnd, sizeof(rnd));
+		rand_chars(rnd, sizeof(rnd));
 		st_note_tag(inv, (struct slice){rnd, sizeof(rnd)});
 	}
 	st_note_tag(cs, inv->totag_len ? txn_totag(inv) : inv->req->to.tag);

@@ -50,10 +50,6 @@ void txn_hlist_del(struct txn_hlink *l);
 /* Seeded hashes: the seed is random per layer so peers cannot aim at one bucket. */
 uint32_t txn_hash(uint64_t seed, struct slice s);
 uint32_t txn_hash_u64(uint64_t seed, uint64_t v);
-/* Fast generator (xoshiro256**) seeded from getrandom(); per thread. */
-uint64_t txn_rand64(void);
-/* n random token characters (RFC 3261 25.1) into out; no NUL. */
-void txn_rand_token(char *out, size_t n);
 
 struct txns {
 	struct tmr_heap *heap;

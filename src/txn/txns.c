@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/rand.h"
 #include "txn_priv.h"
 
 /*
@@ -60,7 +61,7 @@ int txns_alloc(struct txns **tlp, struct tmr_heap *heap, const struct txn_conf *
 	tl->io = *io;
 	if (tu)
 		tl->tu = *tu;
-	tl->seed = txn_rand64();
+	tl->seed = rand_u64();
 	tl->id = id;
 	err = txn_htab_init(&tl->ctab, 1024);
 	if (!err)
