@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Runs every libFuzzer target for N seconds each, seeded from the test vectors.
-# usage: tests/fuzz/run.sh BUILD_DIR SECONDS   (make fuzz FUZZ_SECONDS=N)
+# usage: tests/fuzz/run.sh BUILD_DIR SECONDS [TARGET...]
+#        (make fuzz FUZZ_SECONDS=N [FUZZ_TARGETS="fuzz_sip_msg ..."])
 set -euo pipefail
 build=${1:?build dir}
 secs=${2:-60}
+shift 2 || true
+only=" $* "
 root=$(cd "$(dirname "$0")/../.." && pwd)
 status=0
 for bin in "$build"/fuzz_*; do
   [ -x "$bin" ] || continue
   name=$(basename "$bin")
+  [ "$only" = "  " ] || [[ "$only" == *" $name "* ]] || continue
   corpus="$root/tests/fuzz/corpus-$name"
   mkdir -p "$corpus"
   seeds=("$root/tests/fuzz/seeds/$name")
