@@ -460,11 +460,6 @@ static void b_answered(struct call *call, struct sip_msg *resp)
 	/* 64*T1 of 2xx retransmissions may follow: keep the transaction attached. */
 	tmr_start(&call->linger_tmr, cs->heap, 64ull * cs->conf.t1_ms, linger_h, call);
 
-	if (call->a_cancelled) {
-		leg_ack_send(b, resp->cseq.num, SLICE_NULL, SLICE_NULL);
-		call_end(call, "caller cancelled", &call->a);
-		return;
-	}
 	a_reply(call, resp, resp->status);
 	dialog_confirm(&call->a.dlg);
 	/* With the offer in the INVITE the answer is in this 2xx and the ACK is
@@ -679,7 +674,6 @@ void call_cancel(struct call *call)
 {
 	if (call->state == CALL_ANSWERED || call->state == CALL_ENDED)
 		return;
-	call->a_cancelled = true;
 	call->final_status = 487;
 	call_end(call, "caller cancelled", &call->a); /* answers the INVITE with 487 */
 }

@@ -54,7 +54,6 @@ struct call {
 	struct leg a, b;       /* inbound (UAS) and outbound (UAC) */
 	struct sip_msg *a_req; /* the inbound INVITE, until the outbound one is sent */
 	struct sip_msg *b_req; /* our outbound INVITE, parsed */
-	bool a_cancelled;      /* the caller cancelled */
 	bool a_done;           /* the inbound INVITE got its final response */
 	uint32_t pending;      /* client transactions whose final has not come */
 	struct tmr linger_tmr; /* 64*T1 after a 2xx: retransmissions may still come */
