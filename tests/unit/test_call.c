@@ -354,6 +354,33 @@ static void test_reinvite_glare(void **state)
 	take(w, &w->caller, NULL, 200);
 }
 
+static void test_cancel_crossing_2xx(void **state)
+{
+	struct world *w = *state;
+	struct sip_msg *inv, *cancel;
+
+	caller_invite(w);
+	inv = take(w, &w->callee, "INVITE", 0);
+	callee_reply(w, inv, 180, "", "");
+	take(w, &w->caller, NULL, 180);
+	inject(w, &w->caller,
+	       "CANCEL sip:bob@127.0.1.64 SIP/2.0\r\n"
+	       "Via: SIP/2.0/UDP 192.0.2.10:5062;branch=z9hG4bKc1;rport\r\n"
+	       "Max-Forwards: 70\r\nFrom: <sip:alice@example.com>;tag=caller-1\r\n"
+	       "To: <sip:bob@example.net>\r\nCall-ID: call-1\r\nCSeq: 1 CANCEL\r\n"
+	       "Content-Length: 0\r\n\r\n");
+	take(w, &w->caller, NULL, 200); /* the CANCEL itself */
+	take(w, &w->caller, NULL, 487); /* the INVITE */
+	cancel = take(w, &w->callee, "CANCEL", 0);
+	/* The callee answered before it saw the CANCEL */
+	callee_reply(w, inv, 200, "", SDP);
+	callee_reply(w, cancel, 481, "", "");
+	take(w, &w->callee, "ACK", 0);
+	take(w, &w->callee, "BYE", 0);
+	assert_int_equal(calls_stats(w->cs)->by_status[487], 1);
+	assert_int_equal(calls_stats(w->cs)->answered, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -362,6 +389,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_session_timer_observer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_session_refresher, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reinvite_glare, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cancel_crossing_2xx, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
