@@ -29,7 +29,7 @@ typedef int(cli_cmd_h)(const struct cli_ctx *ctx, const struct cli_cmd *cmd, int
 /* One `ixctl GROUP NAME ...` command.  main.c lists them in one table. */
 struct cli_cmd {
 	const char *group;   /* "sip" */
-	const char *name;    /* "parse" */
+	const char *name;    /* "parse"; NULL for a one-word command (`ixctl allowlist ...`) */
 	const char *args;    /* synopsis after the name: "[--compact] [FILE|-]" */
 	const char *summary; /* one line for the command list */
 	const char *help;    /* paragraph(s) for `ixctl help GROUP NAME` */
@@ -37,6 +37,7 @@ struct cli_cmd {
 };
 
 extern const struct cli_cmd cli_cmd_sip_parse;
+extern const struct cli_cmd cli_cmd_allowlist;
 
 /* Prints "PROG: GROUP NAME: <msg>" and the command's usage line on stderr;
  * returns CLI_EXIT_USAGE so callers can `return cli_usage_error(...)`. */

@@ -8,6 +8,7 @@
 /* Every command, in the order `ixctl --help` lists them.  Add new ones here. */
 static const struct cli_cmd *const cli_cmds[] = {
     &cli_cmd_sip_parse,
+    &cli_cmd_allowlist,
 };
 
 static void usage(FILE *f, const char *prog)
@@ -19,7 +20,7 @@ static void usage(FILE *f, const char *prog)
 	        "\n"
 	        "Global options (before the command):\n"
 	        "  -c, --config FILE   ixedge configuration file, for commands that read it\n"
-	        "                      (accepted now; no command uses it yet)\n"
+	        "                      (allowlist, when --profile is absent)\n"
 	        "  --data-dir DIR      ixedge data directory (store), for commands that read it\n"
 	        "                      (accepted now; no command uses it yet)\n"
 	        "  -h, --help          show this help and exit\n"
@@ -31,9 +32,9 @@ static void usage(FILE *f, const char *prog)
 		const struct cli_cmd *c = cli_cmds[i];
 		int w;
 
-		w = (int)(strlen(c->group) + strlen(c->name) + 1);
-		fprintf(f, "  %s %s%*s  %s\n", c->group, c->name, w < 18 ? 18 - w : 0, "",
-		        c->summary);
+		w = (int)(strlen(c->group) + (c->name ? strlen(c->name) + 1 : 0));
+		fprintf(f, "  %s%s%s%*s  %s\n", c->group, c->name ? " " : "",
+		        c->name ? c->name : "", w < 18 ? 18 - w : 0, "", c->summary);
 	}
 	fprintf(f, "\nExit status: 0 ok, 1 rejected input or failed operation, 2 usage error.\n"
 	           "See docs/IXCTL.md for details.\n");
@@ -48,10 +49,14 @@ static bool group_exists(const char *group)
 	return false;
 }
 
+/* name NULL finds the one-word command of a group. */
 static const struct cli_cmd *cmd_find(const char *group, const char *name)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(cli_cmds); i++) {
-		if (strcmp(cli_cmds[i]->group, group) == 0 && strcmp(cli_cmds[i]->name, name) == 0)
+		const char *n = cli_cmds[i]->name;
+
+		if (strcmp(cli_cmds[i]->group, group) == 0 &&
+		    (n && name ? strcmp(n, name) == 0 : n == name))
 			return cli_cmds[i];
 	}
 	return NULL;
@@ -168,6 +173,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: unknown command '%s'\n", ctx.prog, argv[0]);
 		usage(stderr, ctx.prog);
 		return CLI_EXIT_USAGE;
+	}
+	/* A one-word command parses everything after its name itself, --help too. */
+	c = cmd_find(argv[0], NULL);
+	if (c) {
+		optind = 0;
+		return c->run(&ctx, c, argc, argv);
 	}
 	if (argc == 1 || is_help_flag(argv[1])) {
 		bool asked = argc > 1;

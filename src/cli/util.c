@@ -9,15 +9,16 @@
 
 void cli_cmd_usage(FILE *f, const struct cli_ctx *ctx, const struct cli_cmd *cmd)
 {
-	fprintf(f, "usage: %s [GLOBAL OPTIONS] %s %s %s\n", ctx->prog, cmd->group, cmd->name,
-	        cmd->args);
+	fprintf(f, "usage: %s [GLOBAL OPTIONS] %s%s%s %s\n", ctx->prog, cmd->group,
+	        cmd->name ? " " : "", cmd->name ? cmd->name : "", cmd->args);
 }
 
 int cli_usage_error(const struct cli_ctx *ctx, const struct cli_cmd *cmd, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: %s %s: ", ctx->prog, cmd->group, cmd->name);
+	fprintf(stderr, "%s: %s%s%s: ", ctx->prog, cmd->group, cmd->name ? " " : "",
+	        cmd->name ? cmd->name : "");
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
