@@ -8,6 +8,9 @@
  * Threading: everything here is pure computation on caller-owned memory; no
  * globals are written, so any thread may use it on its own messages.
  *
+ * Every decoder clears its `struct sip_perr *err` (when not NULL) on entry
+ * and fills it on failure.
+ *
  * Parsed values are slices into the message buffer.  Nothing is copied,
  * unescaped or NUL-terminated: quoted strings keep their quoted-pairs and
  * URIs their %-escapes (see sip_unquote() and sip_unescape()).

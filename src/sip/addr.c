@@ -151,6 +151,8 @@ int sip_addr_decode(struct sip_addr *addr, struct slice s, struct sip_perr *err)
 	struct sip_perr sub = {0};
 	int e;
 
+	if (err)
+		*err = (struct sip_perr){0};
 	memset(addr, 0, sizeof(*addr));
 	p = skip_ws(p, end);
 	if (p < end && *p == '*' && skip_ws(p + 1, end) == end) {

@@ -9,6 +9,8 @@ int sip_cseq_decode(struct sip_cseq *cseq, struct slice s, struct sip_perr *err)
 	const char *p = skip_ws(s.p, slice_end(s)), *end = slice_end(s), *q;
 	uint64_t v;
 
+	if (err)
+		*err = (struct sip_perr){0};
 	memset(cseq, 0, sizeof(*cseq));
 	q = skip_class(p, end, CC_DIGIT);
 	switch (slice_to_u64((struct slice){p, (size_t)(q - p)}, UINT32_MAX, &v)) {
@@ -69,6 +71,8 @@ int sip_auth_decode(struct sip_auth *auth, struct slice s, struct sip_perr *err)
 	struct slice rest, elem;
 	int e;
 
+	if (err)
+		*err = (struct sip_perr){0};
 	memset(auth, 0, sizeof(*auth));
 	q = skip_class(p, end, CC_TOKEN);
 	auth->scheme = (struct slice){p, (size_t)(q - p)};

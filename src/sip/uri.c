@@ -244,6 +244,8 @@ int sip_uri_decode(struct sip_uri *uri, struct slice s, struct sip_perr *err)
 {
 	const char *p = s.p, *end = slice_end(s), *colon;
 
+	if (err)
+		*err = (struct sip_perr){0};
 	memset(uri, 0, sizeof(*uri));
 	uri->raw = s;
 	if (s.len == 0 || !cc_is(*p, CC_ALPHA))

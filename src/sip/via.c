@@ -86,6 +86,8 @@ int sip_via_decode(struct sip_via *via, struct slice s, struct sip_perr *err)
 	struct slice name, version;
 	bool has_port;
 
+	if (err)
+		*err = (struct sip_perr){0};
 	memset(via, 0, sizeof(*via));
 	via->ttl = -1;
 	p = skip_ws(p, end);
