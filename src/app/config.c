@@ -225,6 +225,8 @@ static const struct {
     {"connections", config_topo_connections, false},
     {"calls", config_calls, false},
     {"routes", config_routes, false},
+    {"routing", config_routing, false},
+    {"probes", config_probes, false},
     {"admin", parse_admin, false},
     {"data_dir", parse_data_dir, false},
 };
@@ -283,6 +285,10 @@ static void config_destroy(void *obj)
 		free(cfg->routes[i].target);
 	}
 	free(cfg->routes);
+	for (size_t i = 0; i < cfg->nprobes; i++)
+		free(cfg->probes[i].target);
+	free(cfg->probes);
+	free(cfg->routing.default_edge);
 	for (char **x = cfg->calls.x_headers; x && *x; x++)
 		free(*x);
 	free(cfg->calls.x_headers);
@@ -304,6 +310,7 @@ static int config_defaults(struct config *cfg, const char *name)
 	cfg->calls.ring_timeout_s = 60;
 	cfg->calls.session_expires_s = 1800;
 	cfg->calls.min_se_s = 90;
+	cfg->routing.failover_timeout_ms = 4000;
 	memcpy(cfg->calls.account_sid, "AC00000000000000000000000000000000", CONFIG_SID_LEN + 1);
 	config_val_ip("127.0.0.1", &cfg->admin_ip);
 	cfg->admin_port = 9060;

@@ -30,6 +30,7 @@
 #define CONFIG_MAX_BASE_DOMAINS 64
 #define CONFIG_MAX_ROUTES       256
 #define CONFIG_MAX_X_HEADERS    64
+#define CONFIG_MAX_PROBES       256
 
 /* Call handling (calls:). Times in seconds. */
 struct config_calls {
@@ -39,6 +40,19 @@ struct config_calls {
 	uint32_t min_se_s;          /* 90 */
 	char account_sid[CONFIG_SID_LEN + 1];
 	char **x_headers; /* NULL-terminated patterns, NULL = "X-*" */
+};
+
+/* Edge routing (routing:). */
+struct config_routing {
+	char *default_edge;           /* name or legacy code; NULL = the first edge */
+	bool reject_edge_mismatch;    /* a gateway of one edge named by another edge's URI */
+	uint32_t failover_timeout_ms; /* no response at all from a path: try the next one */
+};
+
+/* An OPTIONS probe of a customer target (probes:). */
+struct config_probe {
+	char *target; /* sip: URI with a numeric host */
+	uint32_t interval_ms, fail_threshold, recover_threshold;
 };
 
 /* A static route (routes:), until domains and edges route calls. */
@@ -68,6 +82,9 @@ struct config {
 	struct config_calls calls;
 	struct config_route *routes;
 	size_t nroutes;
+	struct config_routing routing;
+	struct config_probe *probes;
+	size_t nprobes;
 };
 
 /*
@@ -84,8 +101,9 @@ int config_parse(struct config **cfgp, const char *name, const char *text, size_
 
 const char *config_edge_kind_name(enum config_edge_kind kind);
 
-/* The first route whose match covers user, or NULL. */
-const struct config_route *config_route_find(const struct config *cfg, const char *user);
+/* The first route after `after` (NULL: from the start) whose match covers user, or NULL. */
+const struct config_route *config_route_find(const struct config *cfg, const char *user,
+                                             const struct config_route *after);
 /* Fills {user} in a route target; -E2BIG when out is too small. */
 int config_route_expand(const char *tpl, const char *user, char *out, size_t len);
 

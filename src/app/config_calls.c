@@ -1,9 +1,10 @@
-/* Config sections for call handling: sip.timers, calls and the static routes. */
+/* Config sections for call handling: sip.timers, calls, routes, routing and probes. */
 #include <errno.h>
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "app/config_val.h"
 #include "app/config_walk.h"
@@ -149,6 +150,108 @@ int config_routes(struct config_walk *c, yaml_node_t *n)
 	return rc;
 }
 
+/* An edge named by name or legacy code (long or short: us1-ix, us1). */
+static bool edge_known(const struct config *cfg, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (size_t i = 0; i < cfg->nedges; i++) {
+		const struct config_edge *e = &cfg->edges[i];
+
+		if (strcasecmp(e->name, name) == 0)
+			return true;
+		for (size_t j = 0; j < e->nlegacy; j++) {
+			size_t l = strlen(e->legacy[j]);
+
+			if (strcasecmp(e->legacy[j], name) == 0 ||
+			    (l == n + 3 && strncasecmp(e->legacy[j], name, n) == 0 &&
+			     strcasecmp(e->legacy[j] + n, "-ix") == 0))
+				return true;
+		}
+	}
+	return false;
+}
+
+int config_routing(struct config_walk *c, yaml_node_t *n)
+{
+	static const char *const keys[] = {"default_edge", "edge_mismatch", "failover_timeout"};
+	yaml_node_t *v[ARRAY_SIZE(keys)];
+	struct config_routing *r = &c->cfg->routing;
+	uint32_t secs = r->failover_timeout_ms / 1000;
+	int rc = config_walk_map(c, n, keys, ARRAY_SIZE(keys), 0, v);
+
+	if (!rc && v[0]) {
+		size_t old = config_walk_key(c, keys[0]);
+		const char *s;
+
+		rc = config_walk_str(c, v[0], &s);
+		if (!rc && !edge_known(c->cfg, s))
+			rc = config_walk_fail(c, v[0], "'%s' is not a configured edge",
+			                      config_walk_show(c, s));
+		if (!rc)
+			rc = config_walk_dup(c, v[0], s, &r->default_edge);
+		config_walk_pop(c, old);
+	}
+	if (!rc && v[1]) {
+		size_t old = config_walk_key(c, keys[1]);
+		const char *s;
+
+		rc = config_walk_str(c, v[1], &s);
+		if (!rc && strcmp(s, "accept") && strcmp(s, "reject"))
+			rc = config_walk_fail(c, v[1], "expected accept or reject");
+		if (!rc)
+			r->reject_edge_mismatch = strcmp(s, "reject") == 0;
+		config_walk_pop(c, old);
+	}
+	rc = rc ? rc : uint_key(c, v[2], keys[2], 1, 60, &secs);
+	r->failover_timeout_ms = secs * 1000;
+	return rc;
+}
+
+int config_probes(struct config_walk *c, yaml_node_t *n)
+{
+	static const char *const keys[] = {"target", "interval", "fail_threshold",
+	                                   "recover_threshold"};
+	struct config *cfg = c->cfg;
+	size_t count;
+	int rc = config_walk_seq(c, n, 0, CONFIG_MAX_PROBES, &count);
+
+	if (rc || !count)
+		return rc;
+	cfg->probes = config_walk_array(count, sizeof(*cfg->probes));
+	if (!cfg->probes)
+		return config_walk_fail(c, n, "out of memory");
+	for (size_t i = 0; i < count && !rc; i++) {
+		yaml_node_t *it = config_walk_item(c, n, i), *v[ARRAY_SIZE(keys)];
+		struct config_probe *p = &cfg->probes[i];
+		size_t old = config_walk_index(c, i);
+		uint32_t interval = 30;
+
+		cfg->nprobes = i + 1; /* counted before filling so a partial entry is freed */
+		p->fail_threshold = 3;
+		p->recover_threshold = 2;
+		rc = config_walk_map(c, it, keys, ARRAY_SIZE(keys), 0x1, v);
+		if (!rc) {
+			size_t o2 = config_walk_key(c, "target");
+			const char *s;
+
+			rc = config_walk_str(c, v[0], &s);
+			if (!rc && !target_valid(s))
+				rc = config_walk_fail(c, v[0],
+				                      "'%s' is not a sip: URI with a numeric host",
+				                      config_walk_show(c, s));
+			rc = rc ? rc : config_walk_dup(c, v[0], s, &p->target);
+			config_walk_pop(c, o2);
+		}
+		rc = rc ? rc : uint_key(c, v[1], keys[1], 1, 3600, &interval);
+		rc = rc ? rc : uint_key(c, v[2], keys[2], 1, 100, &p->fail_threshold);
+		rc = rc ? rc : uint_key(c, v[3], keys[3], 1, 100, &p->recover_threshold);
+		p->interval_ms = interval * 1000;
+		config_walk_pop(c, old);
+	}
+	return rc;
+}
+
 int config_route_expand(const char *tpl, const char *user, char *out, size_t len)
 {
 	size_t n = 0, ul = strlen(user);
@@ -170,9 +273,10 @@ int config_route_expand(const char *tpl, const char *user, char *out, size_t len
 	return 0;
 }
 
-const struct config_route *config_route_find(const struct config *cfg, const char *user)
+const struct config_route *config_route_find(const struct config *cfg, const char *user,
+                                             const struct config_route *after)
 {
-	for (size_t i = 0; i < cfg->nroutes; i++) {
+	for (size_t i = after ? (size_t)(after - cfg->routes) + 1 : 0; i < cfg->nroutes; i++) {
 		if (fnmatch(cfg->routes[i].match, user, 0) == 0)
 			return &cfg->routes[i];
 	}

@@ -69,5 +69,7 @@ int config_topo_connections(struct config_walk *c, yaml_node_t *n);
 int config_sip_timers(struct config_walk *c, yaml_node_t *n);
 int config_calls(struct config_walk *c, yaml_node_t *n);
 int config_routes(struct config_walk *c, yaml_node_t *n);
+int config_routing(struct config_walk *c, yaml_node_t *n);
+int config_probes(struct config_walk *c, yaml_node_t *n);
 
 #endif

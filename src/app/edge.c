@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "app/edge.h"
+#include "base/rand.h"
 #include "ixedge/prom.h"
 
 #define MOD "edge"
@@ -60,53 +61,225 @@ static void recv_h(void *arg, struct sip_msg *msg, const struct tp_peer *src)
 
 /* ------------------------------------------------------------ routing */
 
+static enum tp_proto proto_of(enum routing_proto p)
+{
+	return p == ROUTING_PROTO_TCP ? TP_TCP : p == ROUTING_PROTO_TLS ? TP_TLS : TP_UDP;
+}
+
+static bool probed_down(const struct edge *e, const struct sockaddr_storage *addr)
+{
+	for (size_t i = 0; i < e->nprobes; i++) {
+		if (tp_addr_eq((const struct sockaddr *)addr,
+		               (const struct sockaddr *)&e->probes[i].addr) &&
+		    routing_probe_is_down(&e->probes[i].st))
+			return true;
+	}
+	return false;
+}
+
 /*
- * Static routes (routes: in the config): the first whose glob matches the
- * Request-URI user gives the target; the call leaves from the gateway it
- * came in on (its listener for the target's transport).
+ * A route's target as a call target: the outbound edge (edge=, tnx=,
+ * region=, else the edge the call came in on, else the default), the
+ * Request-URI without routing parameters, and the failover paths through
+ * the gateways of that edge and its region's failover edges.  0, or a SIP
+ * status with the reason in `why`.
+ */
+static uint16_t target_build(struct edge *e, const char *uri_text, int call_edge,
+                             struct call_target *t, char *why, size_t whylen)
+{
+	struct routing_choice ch = {.ruri = t->uri, .ruri_cap = sizeof(t->uri)};
+	struct routing_hop hops[CALL_MAX_HOPS];
+	struct sip_uri u;
+	size_t n;
+
+	if (sip_uri_decode(&u, slice_cstr(uri_text), NULL))
+		return snprintf(why, whylen, "Not Found (bad route target)"), 404;
+	if (routing_outbound(e->routing, &u, call_edge, e->default_edge, &ch)) {
+		char msg[128];
+
+		routing_fail_format(ch.fail, ch.what, msg, sizeof(msg));
+		snprintf(why, whylen, "Not Found (%s)", msg);
+		return 404;
+	}
+	t->dst.proto = proto_of(ch.proto);
+	if (t->dst.proto == TP_TLS)
+		return snprintf(why, whylen, "Service Unavailable (TLS not served yet)"), 503;
+	if (sip_uri_decode(&u, slice_cstr(t->uri), NULL) || tp_uri_addr(&u, &t->dst.addr))
+		return snprintf(why, whylen, "Not Found (route target needs a numeric host)"), 404;
+	n = routing_failover_plan(e->routing, ch.edge, ch.proto, hops, CALL_MAX_HOPS);
+	for (size_t i = 0; i < n; i++) {
+		struct tp_lis *lis =
+		    e->gws[e->first_gw[hops[i].edge] + (size_t)hops[i].gateway].lis[t->dst.proto];
+
+		if (lis)
+			t->hops[t->nhops++] = lis;
+	}
+	if (!t->nhops)
+		return snprintf(why, whylen, "Service Unavailable (no gateway path)"), 503;
+	t->hop_timeout_ms = e->cfg->routing.failover_timeout_ms;
+	return 0;
+}
+
+/*
+ * The routing hook.  The Request-URI host names the domain and edge
+ * (routing_resolve_host: unknown base or edge -> 404 naming it).  Static
+ * routes (routes: in the config) then pick the target: the first whose glob
+ * matches the Request-URI user and whose target is not probed down.
  */
 static int route_h(void *arg, struct call *call, const struct sip_msg *inv,
                    const struct tp_peer *src)
 {
 	struct edge *e = arg;
-	const struct config_route *r;
+	const struct edge_gw *in_gw = src->lis ? tp_lis_tag(src->lis) : NULL;
+	const struct config_route *r = NULL;
+	struct routing_target rt;
 	struct call_target t = {0};
-	struct sip_uri u;
-	struct slice tp_name;
-	char user[256], raw[256];
-	int n = sip_unescape(inv->ruri.user, user, sizeof(user) - 1);
+	char user[256], raw[256], tpl[512], why[192];
+	int n = sip_unescape(inv->ruri.user, user, sizeof(user) - 1), call_edge;
+	uint16_t status = 404;
 
+	if (routing_resolve_host(e->routing, inv->ruri.host, &rt)) {
+		routing_target_phrase(&rt, why, sizeof(why));
+		log_info(MOD, "%s: %s", call_sid(call), why);
+		call_route_done(call, 404, why, NULL);
+		return 0;
+	}
+	call_edge = rt.edge >= 0 ? rt.edge : in_gw ? in_gw->edge_idx : -1;
+	if (rt.edge >= 0 && in_gw && rt.edge != in_gw->edge_idx) {
+		log_info(MOD, "%s: URI names edge %.*s but came in on a gateway of %s",
+		         call_sid(call), SLICE_ARG(rt.label), in_gw->edge->name);
+		if (e->cfg->routing.reject_edge_mismatch) {
+			call_route_done(call, 404, "Not Found (wrong edge for this gateway)", NULL);
+			return 0;
+		}
+	}
 	if (n < 0 || inv->ruri.user.len >= sizeof(raw)) {
-		call_route_done(call, 404, NULL);
+		call_route_done(call, 404, "Not Found (bad user part)", NULL);
 		return 0;
 	}
 	user[n] = '\0';
 	memcpy(raw, inv->ruri.user.p, inv->ruri.user.len);
 	raw[inv->ruri.user.len] = '\0';
-	r = config_route_find(e->cfg, user);
-	/* The target gets the user as written (still %-escaped), so it stays a valid URI. */
-	if (!r || config_route_expand(r->target, raw, t.uri, sizeof(t.uri)) ||
-	    sip_uri_decode(&u, slice_cstr(t.uri), NULL) || tp_uri_addr(&u, &t.dst.addr)) {
-		log_info(MOD, "%s: no route for user '%s'", call_sid(call), user);
-		call_route_done(call, 404, NULL);
+	snprintf(why, sizeof(why), "Not Found (no route)");
+	while ((r = config_route_find(e->cfg, user, r))) {
+		/* The target gets the user as written (still %-escaped): it stays a valid URI. */
+		memset(&t, 0, sizeof(t));
+		if (config_route_expand(r->target, raw, tpl, sizeof(tpl)))
+			continue;
+		status = target_build(e, tpl, call_edge, &t, why, sizeof(why));
+		if (status)
+			break;
+		if (!probed_down(e, &t.dst.addr))
+			break;
+		log_info(MOD, "%s: target %s is down (probe); trying the next route",
+		         call_sid(call), tpl);
+		status = 503;
+		snprintf(why, sizeof(why), "Service Unavailable (target down)");
+	}
+	if (!r || status) {
+		log_info(MOD, "%s: user '%s': %s", call_sid(call), user, why);
+		call_route_done(call, status ? status : 404, why, NULL);
 		return 0;
 	}
-	t.dst.proto = TP_UDP;
-	if (sip_param_get(u.params, "transport", &tp_name) == 0 &&
-	    tp_proto_from(tp_name, &t.dst.proto)) {
-		call_route_done(call, 503, NULL);
-		return 0;
+	call_route_done(call, 0, NULL, &t);
+	return 0;
+}
+
+/* -------------------------------------------------------------- probes */
+
+static void probe_due_h(void *arg);
+
+static void probe_resp_h(void *arg, struct txn *ct, struct sip_msg *resp, int err)
+{
+	struct edge_probe *p = arg;
+	const char *target = p->conf->target;
+	uint64_t now = p->e->heap.now;
+
+	(void)ct;
+	(void)err;
+	if (resp && resp->status < 200)
+		return;
+	p->in_flight = false;
+	switch (routing_probe_result(&p->st, resp && routing_probe_status_ok(resp->status), now)) {
+	case ROUTING_PROBE_WENT_DOWN:
+		log_warn(MOD, "probe %s: DOWN (%s)", target, resp ? "bad status" : "no answer");
+		break;
+	case ROUTING_PROBE_WENT_UP:
+		log_info(MOD, "probe %s: UP", target);
+		break;
+	case ROUTING_PROBE_SAME:
+		break;
 	}
-	t.dst.lis = src->lis && tp_lis_proto(src->lis) == t.dst.proto
-	                ? src->lis
-	                : tp_lis_sibling(e->tp, src->lis, t.dst.proto);
-	if (!t.dst.lis) {
-		log_warn(MOD, "%s: gateway has no %s listener for %s", call_sid(call),
-		         tp_proto_name(t.dst.proto), t.uri);
-		call_route_done(call, 503, NULL);
-		return 0;
+}
+
+static void probe_send(struct edge_probe *p)
+{
+	struct edge *e = p->e;
+	struct call_target t = {0};
+	struct buf out = {0};
+	struct sip_edit h[8];
+	char via[160], from[160], callid[64], branch[40], tag[24], why[128];
+	const struct sockaddr *local;
+	char host[80];
+	struct txn *ct;
+	size_t n = 0;
+	int len;
+
+	if (target_build(e, p->conf->target, -1, &t, why, sizeof(why)))
+		return;
+	local = tp_lis_addr(t.hops[0]);
+	tp_sockaddr_fmt(local, host, sizeof(host));
+	txn_branch_new(branch, sizeof(branch));
+	rand_token(tag, sizeof(tag), 12);
+	len = snprintf(via, sizeof(via), "SIP/2.0/%s %s;branch=%s;rport",
+	               tp_proto_name(t.dst.proto), host, branch);
+	h[n++] = (struct sip_edit){SIP_EDIT_ADD, SIP_HDR_VIA, {0}, {via, (size_t)len}};
+	h[n++] = (struct sip_edit){SIP_EDIT_ADD, SIP_HDR_MAX_FORWARDS, {0}, SLICE("70")};
+	len = snprintf(from, sizeof(from), "<sip:ping@%s>;tag=%s", host, tag);
+	h[n++] = (struct sip_edit){SIP_EDIT_ADD, SIP_HDR_FROM, {0}, {from, (size_t)len}};
+	h[n++] = (struct sip_edit){SIP_EDIT_ADD, SIP_HDR_TO, {0}, slice_cstr(t.uri)};
+	len = (int)rand_token(callid, sizeof(callid), 20);
+	h[n++] = (struct sip_edit){SIP_EDIT_ADD, SIP_HDR_CALL_ID, {0}, {callid, (size_t)len}};
+	h[n++] = (struct sip_edit){SIP_EDIT_ADD, SIP_HDR_CSEQ, {0}, SLICE("1 OPTIONS")};
+	t.dst.lis = t.hops[0];
+	if (sip_request_build(&out, SLICE("OPTIONS"), slice_cstr(t.uri), h, n, SLICE_NULL) == 0 &&
+	    txn_request(&ct, e->tl, &out, &t.dst, probe_resp_h, p) == 0)
+		p->in_flight = true;
+	buf_free(&out);
+}
+
+static void probe_due_h(void *arg)
+{
+	struct edge_probe *p = arg;
+
+	if (!p->in_flight)
+		probe_send(p);
+	tmr_start(&p->tmr, &p->e->heap, p->conf->interval_ms, probe_due_h, p);
+}
+
+static int probes_start(struct edge *e)
+{
+	const struct config *cfg = e->cfg;
+
+	e->probes = calloc(cfg->nprobes + 1, sizeof(*e->probes));
+	if (!e->probes)
+		return -ENOMEM;
+	for (size_t i = 0; i < cfg->nprobes; i++) {
+		struct edge_probe *p = &e->probes[i];
+		struct routing_probe_conf pc = {cfg->probes[i].interval_ms,
+		                                cfg->probes[i].fail_threshold,
+		                                cfg->probes[i].recover_threshold};
+		struct sip_uri u;
+
+		p->e = e;
+		p->conf = &cfg->probes[i];
+		routing_probe_init(&p->st, &pc, e->heap.now);
+		if (sip_uri_decode(&u, slice_cstr(p->conf->target), NULL) == 0)
+			tp_uri_addr(&u, &p->addr);
+		tmr_start(&p->tmr, &e->heap, 0, probe_due_h, p);
+		e->nprobes = i + 1;
+		log_info(MOD, "probing %s every %us", p->conf->target, p->conf->interval_ms / 1000);
 	}
-	call_route_done(call, 0, &t);
 	return 0;
 }
 
@@ -235,11 +408,13 @@ static int listen_all(struct edge *e)
 	size_t k = 0;
 
 	e->gws = calloc(config_gateway_count(cfg) + 1, sizeof(*e->gws));
-	if (!e->gws)
+	e->first_gw = calloc(cfg->nedges + 1, sizeof(*e->first_gw));
+	if (!e->gws || !e->first_gw)
 		return -ENOMEM;
 	for (size_t i = 0; i < cfg->nedges; i++) {
 		const struct config_edge *ed = &cfg->edges[i];
 
+		e->first_gw[i] = k;
 		for (size_t j = 0; j < ed->ngateways; j++) {
 			const struct config_gateway *gw = &ed->gateways[j];
 			static const enum tp_proto protos[] = {TP_UDP, TP_TCP};
@@ -247,6 +422,8 @@ static int listen_all(struct edge *e)
 
 			g->edge = ed;
 			g->gw = gw;
+			g->edge_idx = (int)i;
+			g->gw_idx = (int)j;
 			for (size_t p = 0; p < ARRAY_SIZE(protos); p++) {
 				struct sockaddr_storage ss = {0};
 				uint16_t port = protos[p] == TP_UDP ? gw->udp : gw->tcp;
@@ -269,6 +446,8 @@ static int listen_all(struct edge *e)
 				}
 				tp_sockaddr_fmt((struct sockaddr *)&ss, text, sizeof(text));
 				rc = tp_listen(e->tp, protos[p], (struct sockaddr *)&ss, g, &lis);
+				if (!rc)
+					g->lis[protos[p]] = lis;
 				if (rc) {
 					log_error(MOD, "cannot listen on %s %s (edge %s): %s",
 					          protos[p] == TP_UDP ? "udp" : "tcp", text,
@@ -343,7 +522,18 @@ int edge_start(struct edge *e, uv_loop_t *loop, const struct config *cfg)
 	if (rc)
 		goto fail;
 	calls_set_txns(e->cs, e->tl);
+	rc = routing_build(&e->routing, cfg->edges, cfg->nedges, cfg->regions, cfg->nregions,
+	                   cfg->connections, cfg->nconnections, cfg->base_domains,
+	                   cfg->nbase_domains);
+	if (rc)
+		goto fail;
+	e->default_edge =
+	    cfg->routing.default_edge
+	        ? routing_edge_find(e->routing, slice_cstr(cfg->routing.default_edge), NULL)
+	        : 0;
 	rc = listen_all(e);
+	if (!rc)
+		rc = probes_start(e);
 	if (rc)
 		goto fail;
 	rc = loopq_alloc(&e->q, loop);
@@ -375,6 +565,8 @@ void edge_stop(struct edge *e)
 	if (e->stopping)
 		return;
 	e->stopping = true;
+	for (size_t i = 0; i < e->nprobes; i++)
+		tmr_cancel(&e->probes[i].tmr);
 	/* Calls first (their BYEs and CANCELs still go out), then what they used. */
 	if (e->cs)
 		calls_free(e->cs);
@@ -394,6 +586,12 @@ void edge_stop(struct edge *e)
 	tmr_heap_fini(&e->heap);
 	free(e->gws);
 	e->gws = NULL;
+	free(e->first_gw);
+	e->first_gw = NULL;
+	free(e->probes);
+	e->probes = NULL;
+	e->nprobes = 0;
+	e->routing = mem_deref(e->routing);
 	if (e->handles_open) {
 		e->handles_open = false;
 		uv_close((uv_handle_t *)&e->tick, closed_h);

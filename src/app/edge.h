@@ -9,6 +9,7 @@
 #include "call/call.h"
 #include "ixedge/loopq.h"
 #include "ixedge/tmr.h"
+#include "routing/routing.h"
 #include "transport/transport.h"
 #include "txn/txn.h"
 
@@ -25,6 +26,18 @@
 struct edge_gw {
 	const struct config_edge *edge;
 	const struct config_gateway *gw;
+	int edge_idx, gw_idx;
+	struct tp_lis *lis[TP__COUNT];
+};
+
+/* An OPTIONS probe of a customer target (probes: in the config). */
+struct edge_probe {
+	struct edge *e;
+	const struct config_probe *conf;
+	struct routing_probe st;
+	struct sockaddr_storage addr; /* the target's address, to match routes against */
+	struct tmr tmr;
+	bool in_flight;
 };
 
 struct edge {
@@ -40,6 +53,11 @@ struct edge {
 	struct admin *admin;
 	struct edge_gw *gws;
 	size_t ngws;
+	size_t *first_gw; /* per edge: index of its first gateway in gws */
+	struct routing *routing;
+	int default_edge;
+	struct edge_probe *probes;
+	size_t nprobes;
 	uv_signal_t sigint, sigterm;
 	bool handles_open;
 	bool stopping;

@@ -17,6 +17,9 @@
  */
 
 static void call_release_check(struct call *call);
+static void b_done(struct call *call);
+static bool b_next_path(struct call *call, const char *why);
+static void hop_timeout_h(void *arg);
 
 static void call_destroy(void *obj)
 {
@@ -27,7 +30,9 @@ static void call_destroy(void *obj)
 	tmr_cancel(&call->max_tmr);
 	tmr_cancel(&call->st_tmr);
 	tmr_cancel(&call->refresh_tmr);
+	tmr_cancel(&call->hop_tmr);
 	tmr_cancel(&call->linger_tmr);
+	mem_deref(call->target);
 	for (struct leg *l = &call->a; l; l = l == &call->a ? &call->b : NULL) {
 		calls_unindex(cs, l);
 		if (l->dlg.state != DIALOG_NONE)
@@ -205,14 +210,16 @@ void call_end(struct call *call, const char *reason, struct leg *by)
 	tmr_cancel(&call->max_tmr);
 	tmr_cancel(&call->st_tmr);
 	tmr_cancel(&call->refresh_tmr);
+	tmr_cancel(&call->hop_tmr);
 
 	/* The caller still waits for a final response. */
 	if (call->a.inv && !call->a_done) {
 		if (!call->final_status)
 			call->final_status = 500;
 		call->a_done = true;
-		txn_reply(call->a.inv, call->final_status, NULL, call->a.dlg.local_tag, NULL, 0,
-		          SLICE_NULL);
+		txn_reply(call->a.inv, call->final_status,
+		          call->final_reason[0] ? call->final_reason : NULL, call->a.dlg.local_tag,
+		          NULL, 0, SLICE_NULL);
 	}
 	/* The callee has not answered: CANCEL; its final still comes to b_resp_h. */
 	if (call->b.inv && call->state == CALL_CALLING)
@@ -453,6 +460,9 @@ static void b_answered(struct call *call, struct sip_msg *resp)
 		leg_dialog_count(b, true);
 	calls_index(cs, b);
 	tmr_cancel(&call->ring_tmr);
+	tmr_cancel(&call->hop_tmr);
+	call->target = mem_deref(call->target);
+	call->a_req = mem_deref(call->a_req); /* no more paths to try */
 	call->state = CALL_ANSWERED;
 	call->answer_ms = calls_now_ms(cs);
 	call->final_status = resp->status;
@@ -501,14 +511,18 @@ static void b_resp(struct call *call, struct txn *ct, struct sip_msg *resp, int 
 	struct leg *b = &call->b;
 
 	if (!resp) {
-		/* No answer at all (Timer B) or the transport failed. */
-		call->pending--;
-		if (call->state == CALL_CALLING)
+		/* No answer at all (Timer B) or the transport failed: another path? */
+		b_done(call);
+		if (call->state == CALL_CALLING && !b_next_path(call, "no answer"))
 			fail_inbound(call, err == -ETIMEDOUT ? 408 : 503,
 			             err == -ETIMEDOUT ? "callee did not answer"
 			                               : "callee unreachable");
 		call_release_check(call);
 		return;
+	}
+	if (call->state == CALL_CALLING && ct == call->b.inv) {
+		call->b_heard = true;
+		tmr_cancel(&call->hop_tmr);
 	}
 	if (resp->status == 100)
 		return;
@@ -542,15 +556,17 @@ static void b_resp(struct call *call, struct txn *ct, struct sip_msg *resp, int 
 		if (call->state == CALL_ENDED) {
 			/* Answered after we gave up (CANCEL crossed the 2xx). */
 			b_extra_2xx(call, resp);
-			call->pending--;
+			b_done(call);
 			call_release_check(call);
 			return;
 		}
-		call->pending--;
+		b_done(call);
 		b_answered(call, resp);
 		return;
 	}
-	call->pending--;
+	b_done(call);
+	if (call->state == CALL_CALLING && resp->status == 503 && b_next_path(call, "503"))
+		return;
 	if (call->state == CALL_CALLING) {
 		call->final_status = map_final(resp->status);
 		a_reply(call, resp, call->final_status);
@@ -560,22 +576,29 @@ static void b_resp(struct call *call, struct txn *ct, struct sip_msg *resp, int 
 	call_release_check(call);
 }
 
-void call_route_done(struct call *call, uint16_t status, const struct call_target *t)
+/* The outbound INVITE in use has its final (or failed): it no longer holds the call. */
+static void b_done(struct call *call)
+{
+	if (call->b_pending) {
+		call->b_pending = false;
+		call->pending--;
+	}
+}
+
+/* Sends the outbound INVITE over path call->hop. */
+static int b_attempt(struct call *call)
 {
 	struct calls *cs = call->cs;
+	const struct call_target *t = call->target;
 	struct buf out = {0};
 	struct sip_msg *req = NULL;
 	char *copy;
 	int e;
 
-	if (call->state != CALL_ROUTING)
-		return; /* cancelled meanwhile */
-	if (status) {
-		fail_inbound(call, status, "routing refused the call");
-		return;
-	}
 	call->b.peer = t->dst;
-	leg_hostport(&call->b, &t->dst);
+	call->b.peer.lis = t->hops[call->hop];
+	call->b_heard = false;
+	leg_hostport(&call->b, &call->b.peer);
 	e = b_invite_build(call, t, &out);
 	copy = e ? NULL : mem_alloc(out.len, NULL);
 	if (copy) {
@@ -586,21 +609,87 @@ void call_route_done(struct call *call, uint16_t status, const struct call_targe
 	if (e || !copy) {
 		mem_deref(req);
 		buf_free(&out);
-		fail_inbound(call, 500, "cannot build the outbound INVITE");
-		return;
+		return e ? e : -ENOMEM;
 	}
+	mem_deref(call->b_req);
 	call->b_req = req;
-	call->late_offer = call->a_req->body.len == 0;
-	call->a_req = mem_deref(call->a_req);
 	e = txn_request(&call->b.inv, cs->tl, &out, &call->b.peer, b_resp_h, call);
 	buf_free(&out);
 	if (e) {
-		fail_inbound(call, 503, "cannot send the outbound INVITE");
-		return;
+		call->b.inv = NULL;
+		return e;
 	}
 	mem_ref(call->b.inv);
 	call->pending++;
+	call->b_pending = true;
 	call->state = CALL_CALLING;
+	if (t->hop_timeout_ms && call->hop + 1 < t->nhops)
+		tmr_start(&call->hop_tmr, cs->heap, t->hop_timeout_ms, hop_timeout_h, call);
+	return 0;
+}
+
+/*
+ * Gives up the path in use (its transaction is left to finish on its own)
+ * and tries the next one, while the ring timeout runs.  false: none left.
+ */
+static bool b_next_path(struct call *call, const char *why)
+{
+	struct leg *b = &call->b;
+
+	while (call->target && call->hop + 1 < call->target->nhops &&
+	       tmr_running(&call->ring_tmr)) {
+		if (b->inv) {
+			b_done(call); /* its final will not come to us any more */
+			txn_detach(b->inv);
+			b->inv = mem_deref(b->inv);
+		}
+		if (b->dlg.state != DIALOG_NONE) {
+			leg_dialog_count(b, false);
+			dialog_reset(&b->dlg);
+		}
+		call->hop++;
+		call->cs->stats.failovers++;
+		log_info("call", "%s: path %zu gave %s; trying path %zu of %zu", call->sid,
+		         call->hop, why, call->hop + 1, call->target->nhops);
+		if (b_attempt(call) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void hop_timeout_h(void *arg)
+{
+	struct call *call = mem_ref(arg);
+
+	if (call->state == CALL_CALLING && !call->b_heard)
+		b_next_path(call, "no response");
+	mem_deref(call);
+}
+
+void call_route_done(struct call *call, uint16_t status, const char *reason,
+                     const struct call_target *t)
+{
+	struct calls *cs = call->cs;
+
+	if (call->state != CALL_ROUTING)
+		return; /* cancelled meanwhile */
+	if (status) {
+		if (reason)
+			snprintf(call->final_reason, sizeof(call->final_reason), "%s", reason);
+		fail_inbound(call, status, "routing refused the call");
+		return;
+	}
+	call->target = mem_alloc(sizeof(*call->target), NULL);
+	if (!call->target || !t->nhops) {
+		fail_inbound(call, 500, "no path for the outbound INVITE");
+		return;
+	}
+	*call->target = *t;
+	call->late_offer = call->a_req->body.len == 0;
+	if (b_attempt(call)) {
+		fail_inbound(call, 503, "cannot send the outbound INVITE");
+		return;
+	}
 	if (cs->conf.ring_timeout_ms)
 		tmr_start(&call->ring_tmr, cs->heap, cs->conf.ring_timeout_ms, ring_timeout_h,
 		          call);

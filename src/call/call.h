@@ -32,27 +32,40 @@ struct calls_conf {
 };
 void calls_conf_default(struct calls_conf *conf);
 
-/* Where the routing hook sends a call. */
+#define CALL_MAX_HOPS 16
+
+/*
+ * Where the routing hook sends a call: one Request-URI and remote address,
+ * reached through the gateway sockets in hops[] in order (failover).  A path
+ * is abandoned for the next when it gives no response at all within
+ * hop_timeout_ms, times out (Timer B), fails at the transport or answers
+ * 503; all within the ring timeout.
+ */
 struct call_target {
 	char uri[512];      /* Request-URI of the outbound INVITE (routing params removed) */
-	struct tp_peer dst; /* first hop: transport, address, and the local socket (gateway) */
+	struct tp_peer dst; /* transport and remote address (dst.lis is ignored) */
+	struct tp_lis *hops[CALL_MAX_HOPS];
+	size_t nhops;            /* at least 1 */
+	uint32_t hop_timeout_ms; /* 0: only Timer B */
 };
 
 /*
  * Routing hook: decides where an inbound INVITE goes.  It may answer at
- * once or later, by calling call_route_done() exactly once (err 0 with a
+ * once or later, by calling call_route_done() exactly once (status 0 with a
  * target, or a SIP status >= 400 to refuse the call with).  Returning
  * non-zero from the hook itself refuses with 500.
  */
 typedef int(call_route_h)(void *arg, struct call *call, const struct sip_msg *invite,
                           const struct tp_peer *src);
-void call_route_done(struct call *call, uint16_t status, const struct call_target *target);
+void call_route_done(struct call *call, uint16_t status, const char *reason,
+                     const struct call_target *target);
 
 struct calls_stats {
 	uint32_t live_calls, live_dialogs;
 	uint64_t started, answered, failed, ended;
 	uint64_t by_status[700]; /* ended calls by final status (0 when none was sent) */
 	uint64_t refused_481, refused_405, max_forwards_483;
+	uint64_t failovers; /* outbound paths abandoned for the next one */
 };
 
 /*

@@ -61,7 +61,12 @@ struct call {
 	bool b_ack_waiting;
 	struct relay *relays;
 	struct relay *offer; /* the INVITE/UPDATE relay in progress, for 491 on glare */
-	struct tmr ring_tmr, max_tmr, st_tmr, refresh_tmr;
+	struct tmr ring_tmr, max_tmr, st_tmr, refresh_tmr, hop_tmr;
+	struct call_target *target; /* until answered: the paths to try */
+	size_t hop;                 /* the path in use */
+	bool b_heard;               /* the path in use has answered something */
+	bool b_pending;             /* its final has not come (counted in pending) */
+	char final_reason[128];     /* reason phrase for the caller's final, "" = standard */
 	uint32_t st_interval_s;
 	uint64_t start_ms, answer_ms;
 	uint16_t final_status;

@@ -40,8 +40,6 @@ struct hlink *htab_chain(const struct htab *t, uint64_t hash);
 void htab_free(struct htab *t);
 
 uint64_t tp_addr_hash(const struct sockaddr *sa);
-/* Same family, IP and port. */
-bool tp_addr_eq(const struct sockaddr *a, const struct sockaddr *b);
 /* Same family and IP, port ignored. */
 bool tp_ip_eq(const struct sockaddr *a, const struct sockaddr *b);
 uint16_t tp_addr_port(const struct sockaddr *sa);

@@ -120,6 +120,9 @@ int tp_resolve(struct tp *tp, const struct sip_uri *uri, tp_resolve_h *h, void *
  * -EINVAL when the host is a name (that takes tp_resolve()). */
 int tp_uri_addr(const struct sip_uri *uri, struct sockaddr_storage *ss);
 
+/* Same family, IP address and port. */
+bool tp_addr_eq(const struct sockaddr *a, const struct sockaddr *b);
+
 const struct tp_stats *tp_stats(const struct tp *tp);
 void tp_sockaddr_fmt(const struct sockaddr *sa, char *out, size_t len); /* "1.2.3.4:5060" */
 

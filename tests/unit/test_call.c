@@ -29,6 +29,7 @@ struct world {
 	size_t nsent;
 	struct tp_peer caller, callee;
 	int cseq;
+	size_t paths; /* gateway paths the route offers (their sockets are NULL here) */
 };
 
 static struct tp_peer peer_v4(const char *ip, uint16_t port)
@@ -78,12 +79,12 @@ static int route_h(void *arg, struct call *call, const struct sip_msg *inv,
                    const struct tp_peer *src)
 {
 	struct world *w = arg;
-	struct call_target t = {.dst = w->callee};
+	struct call_target t = {.dst = w->callee, .nhops = w->paths, .hop_timeout_ms = 4000};
 
 	(void)inv;
 	(void)src;
 	snprintf(t.uri, sizeof(t.uri), "sip:bob@198.51.100.20:5080");
-	call_route_done(call, 0, &t);
+	call_route_done(call, 0, NULL, &t);
 	return 0;
 }
 
@@ -105,6 +106,7 @@ static int setup(void **state)
 	calls_tu(w.cs, &tu);
 	assert_int_equal(txns_alloc(&w.tl, &w.heap, &xc, &io, &tu), 0);
 	calls_set_txns(w.cs, w.tl);
+	w.paths = 1;
 	w.caller = peer_v4("192.0.2.10", 5062);
 	w.callee = peer_v4("198.51.100.20", 5080);
 	*state = &w;
@@ -381,6 +383,54 @@ static void test_cancel_crossing_2xx(void **state)
 	assert_int_equal(calls_stats(w->cs)->answered, 0);
 }
 
+/* The next INVITE to the callee that is a new transaction, not a retransmission of prev. */
+static struct sip_msg *take_new_invite(struct world *w, const struct sip_msg *prev)
+{
+	for (;;) {
+		struct sip_msg *m = take(w, &w->callee, "INVITE", 0);
+
+		if (!slice_eq(m->via.branch, prev->via.branch))
+			return m;
+	}
+}
+
+static void test_failover(void **state)
+{
+	struct world *w = *state;
+	struct sip_msg *inv1, *inv2, *inv3;
+
+	w->paths = 3;
+	caller_invite(w);
+	inv1 = take(w, &w->callee, "INVITE", 0);
+	run_until(w, 3900);
+	assert_int_equal(calls_stats(w->cs)->failovers, 0); /* still waiting on path 1 */
+	run_until(w, 200);                                  /* 4 s without a word: path 2 */
+	inv2 = take_new_invite(w, inv1);
+	assert_false(slice_eq(inv2->call_id, inv1->call_id));
+	callee_reply(w, inv2, 503, "", ""); /* path 2 refuses: path 3 */
+	take(w, &w->callee, "ACK", 0);
+	inv3 = take_new_invite(w, inv2);
+	callee_reply(w, inv3, 200, "", SDP);
+	take(w, &w->caller, NULL, 200);
+	assert_int_equal(calls_stats(w->cs)->failovers, 2);
+	assert_int_equal(calls_stats(w->cs)->answered, 1);
+}
+
+static void test_no_path_left(void **state)
+{
+	struct world *w = *state;
+	struct sip_msg *inv;
+
+	w->paths = 2;
+	caller_invite(w);
+	inv = take(w, &w->callee, "INVITE", 0);
+	callee_reply(w, inv, 503, "", "");
+	inv = take_new_invite(w, inv);
+	callee_reply(w, inv, 503, "", ""); /* the last path refuses too: the caller gets it */
+	take(w, &w->caller, NULL, 503);
+	assert_int_equal(calls_stats(w->cs)->failovers, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -390,6 +440,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_session_refresher, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reinvite_glare, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cancel_crossing_2xx, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_failover, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_no_path_left, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

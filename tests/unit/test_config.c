@@ -45,7 +45,18 @@ struct broken {
 static const struct broken broken[] = {
     {"unknown top-level key", "", NULL, NULL, "regoins: []\n", false,
      "t.yaml:11:1: regoins: unknown key (expected one of: log, sip, transport, base_domains, "
-     "regions, edges, connections, calls, routes, admin, data_dir)"},
+     "regions, edges, connections, calls, routes, routing, probes, admin, data_dir)"},
+    {"unknown default edge", "", NULL, NULL, "routing: {default_edge: mars-ix}\n", false,
+     "t.yaml:11:25: routing.default_edge: 'mars-ix' is not a configured edge"},
+    {"bad edge mismatch policy", "", NULL, NULL, "routing: {edge_mismatch: maybe}\n", false,
+     "t.yaml:11:26: routing.edge_mismatch: expected accept or reject"},
+    {"failover timeout zero", "", NULL, NULL, "routing: {failover_timeout: 0}\n", false,
+     "t.yaml:11:29: routing.failover_timeout: must be 1-60"},
+    {"probe without target", "", NULL, NULL, "probes:\n  - {interval: 5}\n", false,
+     "t.yaml:12:5: probes[0]: missing required key 'target'"},
+    {"probe target by name", "", NULL, NULL, "probes:\n  - {target: 'sip:sbc.example.com'}\n",
+     false,
+     "t.yaml:12:14: probes[0].target: 'sip:sbc.example.com' is not a sip: URI with a numeric host"},
     {"route target not a sip URI", "", NULL, NULL,
      "routes:\n  - {match: '*', target: 'http://127.0.0.1/'}\n", false,
      "t.yaml:12:26: routes[0].target: 'http://127.0.0.1/' is not a sip: URI with a numeric host "
