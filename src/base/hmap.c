@@ -1,4 +1,4 @@
-/* Intrusive chained hash map with doubling growth. */
+/* Intrusive chained hash map with O(1) removal and doubling growth. */
 #include <errno.h>
 #include <stdlib.h>
 
@@ -13,7 +13,7 @@ int hmap_init(struct hmap *m, size_t nb)
 	m->b = calloc(n, sizeof(*m->b));
 	if (!m->b)
 		return -ENOMEM;
-	m->nb = n;
+	m->mask = n - 1;
 	m->n = 0;
 	return 0;
 }
@@ -24,57 +24,66 @@ void hmap_fini(struct hmap *m)
 	*m = (struct hmap){0};
 }
 
+void hlist_push(struct hnode **head, struct hnode *node)
+{
+	node->next = *head;
+	if (*head)
+		(*head)->pprev = &node->next;
+	*head = node;
+	node->pprev = head;
+}
+
+void hlist_del(struct hnode *node)
+{
+	if (!node->pprev)
+		return;
+	*node->pprev = node->next;
+	if (node->next)
+		node->next->pprev = node->pprev;
+	node->next = NULL;
+	node->pprev = NULL;
+}
+
 static void grow(struct hmap *m)
 {
-	size_t nb = m->nb * 2;
+	size_t nb = (m->mask + 1) * 2;
 	struct hnode **b = calloc(nb, sizeof(*b));
 
 	if (!b)
 		return;
-	for (size_t i = 0; i < m->nb; i++) {
+	for (size_t i = 0; i <= m->mask; i++) {
 		struct hnode *n = m->b[i], *next;
 
 		for (; n; n = next) {
 			next = n->next;
-			n->next = b[n->hash & (nb - 1)];
-			b[n->hash & (nb - 1)] = n;
+			hlist_push(&b[n->hash & (nb - 1)], n);
 		}
 	}
 	free(m->b);
 	m->b = b;
-	m->nb = nb;
+	m->mask = nb - 1;
 }
 
 void hmap_insert(struct hmap *m, struct hnode *node, uint64_t hash)
 {
-	struct hnode **head;
-
-	if (m->n >= m->nb * 2)
+	if (m->n > m->mask)
 		grow(m);
-	head = &m->b[hash & (m->nb - 1)];
 	node->hash = hash;
-	node->next = *head;
-	*head = node;
+	hlist_push(&m->b[hash & m->mask], node);
 	m->n++;
 }
 
 void hmap_remove(struct hmap *m, struct hnode *node)
 {
-	struct hnode **pp = &m->b[node->hash & (m->nb - 1)];
-
-	for (; *pp; pp = &(*pp)->next) {
-		if (*pp == node) {
-			*pp = node->next;
-			node->next = NULL;
-			m->n--;
-			return;
-		}
-	}
+	if (!node->pprev)
+		return;
+	hlist_del(node);
+	m->n--;
 }
 
 struct hnode *hmap_first(const struct hmap *m, uint64_t hash)
 {
-	struct hnode *n = m->b[hash & (m->nb - 1)];
+	struct hnode *n = m->b[hash & m->mask];
 
 	while (n && n->hash != hash)
 		n = n->next;

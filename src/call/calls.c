@@ -53,7 +53,7 @@ static struct leg *leg_find(struct calls *cs, struct slice call_id, struct slice
 	uint64_t h = dialog_key(call_id, local_tag);
 
 	for (struct hnode *n = hmap_first(&cs->dialogs, h); n; n = hmap_next(n)) {
-		struct leg *leg = (struct leg *)((char *)n - offsetof(struct leg, node));
+		struct leg *leg = container_of(n, struct leg, node);
 
 		if (slice_eq(leg->dlg.call_id, call_id) && slice_eq(leg->dlg.local_tag, local_tag))
 			return leg;

@@ -20,25 +20,25 @@ static void conn_index(struct tp_conn *c, int i, const struct sockaddr *addr)
 
 	memcpy(&al->key, addr, tp_addr_len(addr));
 	al->conn = c;
-	if (htab_add(&c->tp->conns_by_addr, &al->l, tp_addr_hash(addr)) == 0)
-		al->linked = true;
+	hmap_insert(&c->tp->conns_by_addr, &al->l, tp_addr_hash(addr));
+	al->linked = true;
 }
 
 static void conn_unindex(struct tp_conn *c)
 {
 	for (int i = 0; i < 2; i++) {
 		if (c->al[i].linked)
-			htab_del(&c->tp->conns_by_addr, &c->al[i].l);
+			hmap_remove(&c->tp->conns_by_addr, &c->al[i].l);
 		c->al[i].linked = false;
 	}
-	htab_del(&c->tp->conns_by_id, &c->idl);
+	hmap_remove(&c->tp->conns_by_id, &c->idl);
 }
 
 struct tp_conn *tp_conn_find(struct tp *tp, uint64_t id)
 {
 	uint64_t h = id_hash(id);
 
-	for (struct hlink *l = htab_chain(&tp->conns_by_id, h); l; l = l->next) {
+	for (struct hnode *l = hmap_first(&tp->conns_by_id, h); l; l = hmap_next(l)) {
 		struct tp_conn *c = container_of(l, struct tp_conn, idl);
 
 		if (c->id == id)
@@ -53,11 +53,11 @@ static struct tp_conn *conn_by_addr(struct tp *tp, enum tp_proto proto, const st
 	uint64_t h = tp_addr_hash(addr);
 	struct tp_conn *best = NULL;
 
-	for (struct hlink *l = htab_chain(&tp->conns_by_addr, h); l; l = l->next) {
+	for (struct hnode *l = hmap_first(&tp->conns_by_addr, h); l; l = hmap_next(l)) {
 		struct tp_alink *al = container_of(l, struct tp_alink, l);
 		struct tp_conn *c;
 
-		if (l->hash != h || !tp_addr_eq((struct sockaddr *)&al->key, addr))
+		if (!tp_addr_eq((struct sockaddr *)&al->key, addr))
 			continue;
 		c = al->conn;
 		if (c->closing || c->proto != proto)
@@ -161,7 +161,7 @@ static struct tp_conn *conn_new(struct tp *tp, enum tp_proto proto, struct tp_li
 		tp->conns->prev = c;
 	tp->conns = c;
 	tp->stats.tcp_conns++;
-	htab_add(&tp->conns_by_id, &c->idl, id_hash(c->id));
+	hmap_insert(&tp->conns_by_id, &c->idl, id_hash(c->id));
 	if (peer)
 		memcpy(&c->peer, peer, tp_addr_len(peer));
 	return c;

@@ -140,63 +140,6 @@ int tp_uri_addr(const struct sip_uri *uri, struct sockaddr_storage *ss)
 	return tp_addr_from_host(uri->host, port, ss);
 }
 
-/* ------------------------------------------------------------ hash table */
-
-int htab_add(struct htab *t, struct hlink *l, uint64_t hash)
-{
-	l->hash = hash;
-	if (t->n + 1 > t->nb) {
-		size_t nb = t->nb ? t->nb * 2 : 64;
-		struct hlink **b = calloc(nb, sizeof(*b));
-
-		if (!b)
-			return -ENOMEM;
-		for (size_t i = 0; i < t->nb; i++) {
-			struct hlink *x, *next;
-
-			for (x = t->b[i]; x; x = next) {
-				next = x->next;
-				x->next = b[x->hash & (nb - 1)];
-				b[x->hash & (nb - 1)] = x;
-			}
-		}
-		free(t->b);
-		t->b = b;
-		t->nb = nb;
-	}
-	l->next = t->b[hash & (t->nb - 1)];
-	t->b[hash & (t->nb - 1)] = l;
-	t->n++;
-	return 0;
-}
-
-void htab_del(struct htab *t, struct hlink *l)
-{
-	struct hlink **pp;
-
-	if (!t->nb)
-		return;
-	for (pp = &t->b[l->hash & (t->nb - 1)]; *pp; pp = &(*pp)->next) {
-		if (*pp == l) {
-			*pp = l->next;
-			l->next = NULL;
-			t->n--;
-			return;
-		}
-	}
-}
-
-struct hlink *htab_chain(const struct htab *t, uint64_t hash)
-{
-	return t->nb ? t->b[hash & (t->nb - 1)] : NULL;
-}
-
-void htab_free(struct htab *t)
-{
-	free(t->b);
-	*t = (struct htab){0};
-}
-
 /* ------------------------------------------------------------ lifetime */
 
 static void lis_closed_h(uv_handle_t *h);
@@ -211,6 +154,11 @@ int tp_alloc(struct tp **tpp, uv_loop_t *loop, const struct tp_conf *conf, tp_re
 	if (!tp)
 		return -ENOMEM;
 	tp->loop = loop;
+	if (hmap_init(&tp->conns_by_id, 64) || hmap_init(&tp->conns_by_addr, 64)) {
+		hmap_fini(&tp->conns_by_id);
+		free(tp);
+		return -ENOMEM;
+	}
 	if (conf)
 		tp->conf = *conf;
 	else
@@ -218,6 +166,8 @@ int tp_alloc(struct tp **tpp, uv_loop_t *loop, const struct tp_conf *conf, tp_re
 	if (tp->conf.dns_servers) {
 		tp->dns_servers = strdup(tp->conf.dns_servers);
 		if (!tp->dns_servers) {
+			hmap_fini(&tp->conns_by_id);
+			hmap_fini(&tp->conns_by_addr);
 			free(tp);
 			return -ENOMEM;
 		}
@@ -235,8 +185,8 @@ int tp_alloc(struct tp **tpp, uv_loop_t *loop, const struct tp_conf *conf, tp_re
 
 static void tp_free(struct tp *tp)
 {
-	htab_free(&tp->conns_by_id);
-	htab_free(&tp->conns_by_addr);
+	hmap_fini(&tp->conns_by_id);
+	hmap_fini(&tp->conns_by_addr);
 	buf_free(&tp->scratch);
 	buf_free(&tp->scratch2);
 	free(tp->udp_rbuf);

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 
+#include "base/hmap.h"
 #include "transport/transport.h"
 
 /*
@@ -16,28 +17,6 @@
  */
 
 #define MOD "transport"
-
-#define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
-
-/* ------------------------------------------------------------ hash table */
-
-/* An intrusive chained hash: links live in the objects, the table owns nothing. */
-struct hlink {
-	struct hlink *next;
-	uint64_t hash;
-};
-
-struct htab {
-	struct hlink **b;
-	size_t nb; /* a power of two, or 0 before the first add */
-	size_t n;
-};
-
-int htab_add(struct htab *t, struct hlink *l, uint64_t hash);
-void htab_del(struct htab *t, struct hlink *l);
-/* The first link of the chain hash falls in; callers compare l->hash and the key. */
-struct hlink *htab_chain(const struct htab *t, uint64_t hash);
-void htab_free(struct htab *t);
 
 uint64_t tp_addr_hash(const struct sockaddr *sa);
 /* Same family and IP, port ignored. */
@@ -86,7 +65,7 @@ struct tp_wreq {
 
 /* An address a connection is known by: its remote address, or an alias. */
 struct tp_alink {
-	struct hlink l;
+	struct hnode l;
 	struct tp_conn *conn;
 	struct sockaddr_storage key;
 	bool linked;
@@ -108,7 +87,7 @@ struct tp_conn {
 	unsigned crlfs;       /* newlines of a keep-alive seen so far (RFC 5626 ping) */
 	struct sockaddr_storage peer;
 	struct tp_wreq *qhead, **qtail; /* writes held until connected */
-	struct hlink idl;               /* in tp->conns_by_id */
+	struct hnode idl;               /* in tp->conns_by_id */
 	struct tp_alink al[2];          /* [0] remote address, [1] alias (RFC 5923-style) */
 	struct tp_conn *prev, *next;    /* tp->conns */
 	char name[72];                  /* "TCP 127.0.0.1:40000" */
@@ -133,8 +112,8 @@ struct tp {
 
 	uint64_t next_conn_id;
 	struct tp_conn *conns;
-	struct htab conns_by_id;
-	struct htab conns_by_addr;
+	struct hmap conns_by_id;
+	struct hmap conns_by_addr;
 
 	struct tp_wreq *fails; /* pending sends that have a fail callback */
 

@@ -20,11 +20,10 @@ static struct txn *ctab_find(struct txns *tl, const struct sip_msg *m)
 {
 	uint32_t h = txn_hash(tl->seed, m->via.branch);
 
-	for (struct txn_hlink *l = txn_htab_bucket(&tl->ctab, h); l; l = l->next) {
+	for (struct hnode *l = hmap_first(&tl->ctab, h); l; l = hmap_next(l)) {
 		struct txn *ct = container_of(l, struct txn, hl);
 
-		if (l->h == h && slice_eq(ct->req->via.branch, m->via.branch) &&
-		    cseq_method_eq(ct->req, m))
+		if (slice_eq(ct->req->via.branch, m->via.branch) && cseq_method_eq(ct->req, m))
 			return ct;
 	}
 	return NULL;
@@ -296,7 +295,7 @@ int txn_request(struct txn **ctp, struct txns *tl, struct buf *req, const struct
 	ct->rh = rh;
 	ct->arg = arg;
 	ct->state = inv ? TXN_CALLING : TXN_TRYING;
-	txn_htab_add(&tl->ctab, &ct->hl, txn_hash(tl->seed, m->via.branch));
+	hmap_insert(&tl->ctab, &ct->hl, txn_hash(tl->seed, m->via.branch));
 	txn_register(ct);
 
 	err = ct_send(ct);

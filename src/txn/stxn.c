@@ -73,10 +73,10 @@ static struct txn *stab_find(struct txns *tl, const struct sip_msg *m, enum look
 	bool b3261 = sip_via_branch_is_3261(&m->via);
 	uint32_t h = key_hash(tl, m, b3261);
 
-	for (struct txn_hlink *l = txn_htab_bucket(&tl->stab, h); l; l = l->next) {
+	for (struct hnode *l = hmap_first(&tl->stab, h); l; l = hmap_next(l)) {
 		struct txn *st = container_of(l, struct txn, hl);
 
-		if (l->h != h || st->b3261 != b3261)
+		if (st->b3261 != b3261)
 			continue;
 		if (b3261 ? match_3261(st, m, lk) : match_2543(st, m, lk))
 			return st;
@@ -89,13 +89,12 @@ static struct txn *atab_find(struct txns *tl, const struct sip_msg *ack)
 {
 	uint32_t h = dialogish_hash(tl, ack);
 
-	for (struct txn_hlink *l = txn_htab_bucket(&tl->atab, h); l; l = l->next) {
+	for (struct hnode *l = hmap_first(&tl->atab, h); l; l = hmap_next(l)) {
 		struct txn *st = container_of(l, struct txn, al);
 		const struct sip_msg *r = st->req;
 
-		if (l->h == h && r->cseq.num == ack->cseq.num &&
-		    slice_eq(r->call_id, ack->call_id) && slice_eq(r->from.tag, ack->from.tag) &&
-		    slice_eq(txn_totag(st), ack->to.tag))
+		if (r->cseq.num == ack->cseq.num && slice_eq(r->call_id, ack->call_id) &&
+		    slice_eq(r->from.tag, ack->from.tag) && slice_eq(txn_totag(st), ack->to.tag))
 			return st;
 	}
 	return NULL;
@@ -140,7 +139,7 @@ static void retx_h(void *arg)
 	struct txn *st = arg;
 	uint32_t t2 = st->tl->conf.t2_ms;
 
-	if (st->state != TXN_COMPLETED && !(st->state == TXN_ACCEPTED && txn_hlink_linked(&st->al)))
+	if (st->state != TXN_COMPLETED && !(st->state == TXN_ACCEPTED && hnode_linked(&st->al)))
 		return;
 	st_resend(st);
 	st->retx_ms = (uint32_t)(2ull * st->retx_ms > t2 ? t2 : 2ull * st->retx_ms);
@@ -169,7 +168,7 @@ static void timer_l_h(void *arg)
 {
 	struct txn *st = arg;
 	struct txns *tl = st->tl;
-	bool unacked = txn_hlink_linked(&st->al);
+	bool unacked = hnode_linked(&st->al);
 
 	mem_ref(st);
 	txn_end(st);
@@ -234,7 +233,7 @@ static int st_reply(struct txn *st, uint16_t status, const char *reason, struct 
 	st->retx_ms = tl->conf.t1_ms;
 	if (status < 300) {
 		st->state = TXN_ACCEPTED;
-		txn_htab_add(&tl->atab, &st->al, dialogish_hash(tl, st->req));
+		hmap_insert(&tl->atab, &st->al, dialogish_hash(tl, st->req));
 		tmr_start(&st->life, tl->heap, t64, timer_l_h, st);
 	} else {
 		st->state = TXN_COMPLETED;
@@ -286,7 +285,7 @@ static struct txn *st_create(struct txns *tl, struct sip_msg *m, const struct tp
 	st->req = mem_ref(m);
 	st->b3261 = sip_via_branch_is_3261(&m->via);
 	st->state = inv ? TXN_PROCEEDING : TXN_TRYING;
-	txn_htab_add(&tl->stab, &st->hl, key_hash(tl, m, st->b3261));
+	hmap_insert(&tl->stab, &st->hl, key_hash(tl, m, st->b3261));
 	if (inv)
 		tmr_start(&st->retx, tl->heap, TXN_TRYING_MS, trying_h, st);
 	return st;
@@ -311,7 +310,7 @@ static void st_absorb(struct txn *st)
 		break;
 	case TXN_ACCEPTED:
 		/* Once the ACK came, an INVITE copy is stale: the peer has the 2xx. */
-		if (txn_hlink_linked(&st->al))
+		if (hnode_linked(&st->al))
 			st_resend(st);
 		break;
 	default: /* Trying: nothing to send yet; Confirmed: only ACKs matter */
@@ -325,8 +324,8 @@ static void st_ack_2xx(struct txn *st, struct sip_msg *ack, const struct tp_peer
 	struct txns *tl = st->tl;
 	struct txn *with = NULL;
 
-	if (txn_hlink_linked(&st->al)) {
-		txn_htab_del(&tl->atab, &st->al);
+	if (hnode_linked(&st->al)) {
+		hmap_remove(&tl->atab, &st->al);
 		tmr_cancel(&st->retx);
 		if (!st->detached)
 			with = st;

@@ -4,48 +4,13 @@
 
 #include <stddef.h>
 
+#include "base/hmap.h"
 #include "txn/txn.h"
-
-#define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 /* Timer D is a fixed "at least 32 s" (RFC 3261 17.1.1.2), not a multiple of T1. */
 #define TXN_TIMER_D_MS 32000u
 /* RFC 3261 17.2.1: the layer answers 100 itself when the TU is silent this long. */
 #define TXN_TRYING_MS 200u
-
-/*
- * Intrusive chained hash table (hlist style): a link knows the slot that
- * points to it, so removal is O(1) without walking the chain.  Each link
- * keeps its full 32-bit hash so growing never recomputes keys.
- */
-struct txn_hlink {
-	struct txn_hlink *next, **pprev;
-	uint32_t h;
-};
-
-struct txn_htab {
-	struct txn_hlink **b;
-	uint32_t mask; /* bucket count - 1 (a power of two) */
-	uint32_t n;
-};
-
-int txn_htab_init(struct txn_htab *ht, uint32_t buckets);
-void txn_htab_fini(struct txn_htab *ht);
-/* Grows (doubling) when the load passes 1; a failed grow only costs speed. */
-void txn_htab_add(struct txn_htab *ht, struct txn_hlink *l, uint32_t h);
-void txn_htab_del(struct txn_htab *ht, struct txn_hlink *l);
-static inline bool txn_hlink_linked(const struct txn_hlink *l)
-{
-	return l->pprev != NULL;
-}
-static inline struct txn_hlink *txn_htab_bucket(const struct txn_htab *ht, uint32_t h)
-{
-	return ht->b[h & ht->mask];
-}
-
-/* Doubly linked list with the same link shape (no hash). */
-void txn_hlist_push(struct txn_hlink **head, struct txn_hlink *l);
-void txn_hlist_del(struct txn_hlink *l);
 
 /* Seeded hashes: the seed is random per layer so peers cannot aim at one bucket. */
 uint32_t txn_hash(uint64_t seed, struct slice s);
@@ -56,11 +21,11 @@ struct txns {
 	struct txn_conf conf;
 	struct txn_io io;
 	struct txn_tu tu;
-	struct txn_htab ctab;  /* client: top Via branch (+ CSeq method compared) */
-	struct txn_htab stab;  /* server: branch (+ sent-by, method) or the RFC 2543 key */
-	struct txn_htab atab;  /* server INVITEs whose 2xx awaits its ACK: Call-ID + CSeq */
-	struct txn_htab ftab;  /* client transactions by serial, for late transport failures */
-	struct txn_hlink *all; /* every transaction object that still points to this layer */
+	struct hmap ctab;  /* client: top Via branch (+ CSeq method compared) */
+	struct hmap stab;  /* server: branch (+ sent-by, method) or the RFC 2543 key */
+	struct hmap atab;  /* server INVITEs whose 2xx awaits its ACK: Call-ID + CSeq */
+	struct hmap ftab;  /* client transactions by serial, for late transport failures */
+	struct hnode *all; /* every transaction object that still points to this layer */
 	uint64_t seed;
 	uint64_t serial;
 	uint32_t id; /* in the per-thread registry used by the failure callback */
@@ -89,12 +54,12 @@ struct txn {
 	char *totag;       /* server: the To tag our responses carry (malloc, exact size) */
 	size_t totag_len;
 	uint64_t serial;
-	struct tmr retx;     /* A, E, G, 2xx retransmission; server INVITE: the 100 Trying */
-	struct tmr life;     /* B, D, F, H, I, J, K, L, M and the CANCEL wait (RFC 3261 9.1) */
-	struct txn_hlink hl; /* ctab or stab */
-	struct txn_hlink al; /* atab */
-	struct txn_hlink fl; /* ftab */
-	struct txn_hlink ll; /* tl->all */
+	struct tmr retx; /* A, E, G, 2xx retransmission; server INVITE: the 100 Trying */
+	struct tmr life; /* B, D, F, H, I, J, K, L, M and the CANCEL wait (RFC 3261 9.1) */
+	struct hnode hl; /* ctab or stab */
+	struct hnode al; /* atab */
+	struct hnode fl; /* ftab */
+	struct hnode ll; /* tl->all */
 	txn_resp_h *rh;
 	void *arg;
 	void *owner;

@@ -63,18 +63,18 @@ int txns_alloc(struct txns **tlp, struct tmr_heap *heap, const struct txn_conf *
 		tl->tu = *tu;
 	tl->seed = rand_u64();
 	tl->id = id;
-	err = txn_htab_init(&tl->ctab, 1024);
+	err = hmap_init(&tl->ctab, 1024);
 	if (!err)
-		err = txn_htab_init(&tl->stab, 1024);
+		err = hmap_init(&tl->stab, 1024);
 	if (!err)
-		err = txn_htab_init(&tl->atab, 256);
+		err = hmap_init(&tl->atab, 256);
 	if (!err)
-		err = txn_htab_init(&tl->ftab, 1024);
+		err = hmap_init(&tl->ftab, 1024);
 	if (err) {
-		txn_htab_fini(&tl->ctab);
-		txn_htab_fini(&tl->stab);
-		txn_htab_fini(&tl->atab);
-		txn_htab_fini(&tl->ftab);
+		hmap_fini(&tl->ctab);
+		hmap_fini(&tl->stab);
+		hmap_fini(&tl->atab);
+		hmap_fini(&tl->ftab);
 		free(tl);
 		return err;
 	}
@@ -93,16 +93,16 @@ void txns_free(struct txns *tl)
 		mem_ref(t);
 		txn_end(t);
 		/* The TU may still hold references: the object must forget the layer. */
-		txn_hlist_del(&t->ll);
+		hlist_del(&t->ll);
 		t->tl = NULL;
 		tl->stats.live--;
 		mem_deref(t);
 	}
 	reg[tl->id % REG_SLOTS] = NULL;
-	txn_htab_fini(&tl->ctab);
-	txn_htab_fini(&tl->stab);
-	txn_htab_fini(&tl->atab);
-	txn_htab_fini(&tl->ftab);
+	hmap_fini(&tl->ctab);
+	hmap_fini(&tl->stab);
+	hmap_fini(&tl->atab);
+	hmap_fini(&tl->ftab);
 	free(tl);
 }
 
@@ -133,7 +133,7 @@ static void txn_destroy(void *obj)
 	tmr_cancel(&t->retx);
 	tmr_cancel(&t->life);
 	if (t->tl) {
-		txn_hlist_del(&t->ll);
+		hlist_del(&t->ll);
 		t->tl->stats.live--;
 	}
 	mem_deref(t->req);
@@ -153,7 +153,7 @@ struct txn *txn_new(struct txns *tl, enum txn_kind kind, const struct tp_peer *p
 	t->peer = *peer;
 	t->reliable = peer->proto != TP_UDP;
 	t->owned = true;
-	txn_hlist_push(&tl->all, &t->ll);
+	hlist_push(&tl->all, &t->ll);
 	tl->stats.live++;
 	tl->stats.created[kind]++;
 	return t;
@@ -168,11 +168,11 @@ void txn_end(struct txn *t)
 	tmr_cancel(&t->life);
 	if (tl) {
 		if (t->kind == TXN_CLIENT_INVITE || t->kind == TXN_CLIENT_NONINV)
-			txn_htab_del(&tl->ctab, &t->hl);
+			hmap_remove(&tl->ctab, &t->hl);
 		else
-			txn_htab_del(&tl->stab, &t->hl);
-		txn_htab_del(&tl->atab, &t->al);
-		txn_htab_del(&tl->ftab, &t->fl);
+			hmap_remove(&tl->stab, &t->hl);
+		hmap_remove(&tl->atab, &t->al);
+		hmap_remove(&tl->ftab, &t->fl);
 	}
 	if (t->owned) {
 		t->owned = false;
@@ -208,7 +208,7 @@ void txn_register(struct txn *t)
 	struct txns *tl = t->tl;
 
 	t->serial = ++tl->serial & ((1ull << SERIAL_BITS) - 1);
-	txn_htab_add(&tl->ftab, &t->fl, txn_hash_u64(tl->seed, t->serial));
+	hmap_insert(&tl->ftab, &t->fl, txn_hash_u64(tl->seed, t->serial));
 }
 
 void txn_send_fail_h(void *arg, int err)
@@ -222,10 +222,10 @@ void txn_send_fail_h(void *arg, int err)
 	if (!tl || tl->id != id)
 		return;
 	h = txn_hash_u64(tl->seed, serial);
-	for (struct txn_hlink *l = txn_htab_bucket(&tl->ftab, h); l; l = l->next) {
+	for (struct hnode *l = hmap_first(&tl->ftab, h); l; l = hmap_next(l)) {
 		struct txn *t = container_of(l, struct txn, fl);
 
-		if (l->h == h && t->serial == serial) {
+		if (t->serial == serial) {
 			ctxn_failed(t, err);
 			return;
 		}
