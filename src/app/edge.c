@@ -85,7 +85,8 @@ static bool probed_down(const struct edge *e, const struct sockaddr_storage *add
  * status with the reason in `why`.
  */
 static uint16_t target_build(struct edge *e, const char *uri_text, int call_edge,
-                             struct call_target *t, char *why, size_t whylen)
+                             const struct edge_gw *prefer, struct call_target *t, char *why,
+                             size_t whylen)
 {
 	struct routing_choice ch = {.ruri = t->uri, .ruri_cap = sizeof(t->uri)};
 	struct routing_hop hops[CALL_MAX_HOPS];
@@ -107,6 +108,17 @@ static uint16_t target_build(struct edge *e, const char *uri_text, int call_edge
 	if (sip_uri_decode(&u, slice_cstr(t->uri), NULL) || tp_uri_addr(&u, &t->dst.addr))
 		return snprintf(why, whylen, "Not Found (route target needs a numeric host)"), 404;
 	n = routing_failover_plan(e->routing, ch.edge, ch.proto, hops, CALL_MAX_HOPS);
+	/* Leaving from the edge the call came in on: start with its own gateway, so
+	 * each gateway carries its share and not only the first one. */
+	for (size_t i = 1; prefer && i < n; i++) {
+		if (hops[i].edge == prefer->edge_idx && hops[i].gateway == prefer->gw_idx) {
+			struct routing_hop h = hops[i];
+
+			memmove(&hops[1], &hops[0], i * sizeof(hops[0]));
+			hops[0] = h;
+			break;
+		}
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct tp_lis *lis =
 		    e->gws[e->first_gw[hops[i].edge] + (size_t)hops[i].gateway].lis[t->dst.proto];
@@ -166,7 +178,7 @@ static int route_h(void *arg, struct call *call, const struct sip_msg *inv,
 		memset(&t, 0, sizeof(t));
 		if (config_route_expand(r->target, raw, tpl, sizeof(tpl)))
 			continue;
-		status = target_build(e, tpl, call_edge, &t, why, sizeof(why));
+		status = target_build(e, tpl, call_edge, in_gw, &t, why, sizeof(why));
 		if (status)
 			break;
 		if (!probed_down(e, &t.dst.addr))
@@ -200,6 +212,8 @@ static void probe_resp_h(void *arg, struct txn *ct, struct sip_msg *resp, int er
 	if (resp && resp->status < 200)
 		return;
 	p->in_flight = false;
+	/* The next probe is due one interval after this result (docs/ROUTING.md). */
+	tmr_start(&p->tmr, &p->e->heap, p->conf->interval_ms, probe_due_h, p);
 	switch (routing_probe_result(&p->st, resp && routing_probe_status_ok(resp->status), now)) {
 	case ROUTING_PROBE_WENT_DOWN:
 		log_warn(MOD, "probe %s: DOWN (%s)", target, resp ? "bad status" : "no answer");
@@ -225,7 +239,7 @@ static void probe_send(struct edge_probe *p)
 	size_t n = 0;
 	int len;
 
-	if (target_build(e, p->conf->target, -1, &t, why, sizeof(why)))
+	if (target_build(e, p->conf->target, -1, NULL, &t, why, sizeof(why)))
 		return;
 	local = tp_lis_addr(t.hops[0]);
 	tp_sockaddr_fmt(local, host, sizeof(host));
@@ -252,9 +266,9 @@ static void probe_due_h(void *arg)
 {
 	struct edge_probe *p = arg;
 
-	if (!p->in_flight)
-		probe_send(p);
-	tmr_start(&p->tmr, &p->e->heap, p->conf->interval_ms, probe_due_h, p);
+	probe_send(p);
+	if (!p->in_flight) /* could not even send: try again later */
+		tmr_start(&p->tmr, &p->e->heap, p->conf->interval_ms, probe_due_h, p);
 }
 
 static int probes_start(struct edge *e)
@@ -389,6 +403,35 @@ int edge_metrics(void *arg, struct buf *out)
 	        : counter(out, "ixedge_sip_transaction_timeouts_total",
 	                  "Client transactions that timed out.", xs->timeouts);
 	rc = rc ? rc : gauge(out, "ixedge_tcp_connections", "Open TCP connections.", ts->tcp_conns);
+	rc = rc ? rc
+	        : counter(out, "ixedge_call_failovers_total",
+	                  "Outbound gateway paths abandoned for the next one.", cs->failovers);
+	if (e->nprobes) {
+		rc =
+		    rc ? rc
+		       : prom_header(out, "ixedge_probe_up", "gauge",
+		                     "1 while an OPTIONS-probed target is up, 0 while it is down.");
+		for (size_t i = 0; i < e->nprobes && !rc; i++)
+			rc = prom_value(out, "ixedge_probe_up",
+			                PROM_LABELS({"target", e->probes[i].conf->target}),
+			                routing_probe_is_down(&e->probes[i].st) ? 0 : 1);
+		rc = rc ? rc
+		        : prom_header(out, "ixedge_probe_changes_total", "counter",
+		                      "Probe state changes, by the state entered.");
+		for (size_t i = 0; i < e->nprobes && !rc; i++) {
+			const struct routing_probe *st = &e->probes[i].st;
+
+			rc = prom_value(
+			    out, "ixedge_probe_changes_total",
+			    PROM_LABELS({"target", e->probes[i].conf->target}, {"to", "down"}),
+			    (double)st->downs);
+			rc = rc ? rc
+			        : prom_value(out, "ixedge_probe_changes_total",
+			                     PROM_LABELS({"target", e->probes[i].conf->target},
+			                                 {"to", "up"}),
+			                     (double)st->ups);
+		}
+	}
 	return rc;
 }
 
