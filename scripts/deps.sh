@@ -7,7 +7,7 @@ PACKAGES=(
   # build
   build-essential cmake pkg-config clang libclang-rt-14-dev
   # libraries
-  libuv1-dev libyaml-dev libjansson-dev libssl-dev libc-ares-dev libmicrohttpd-dev
+  libuv1-dev libyaml-dev libjansson-dev libssl-dev libc-ares-dev libmicrohttpd-dev libsqlite3-dev libexpat1-dev
   # tests and benchmarks
   libcmocka-dev libosip2-dev sip-tester python3 iproute2 procps
 )
