@@ -105,9 +105,11 @@ static const char *gen_value_scan(const char *p, const char *end)
 	return p;
 }
 
-int sip_params_scan(const char **pp, const char *end, struct slice *params)
+int sip_params_scan(const char **pp, const char *end, struct slice *params,
+                    sip_param_visit_h *visit, void *ctx)
 {
 	const char *p = skip_ws(*pp, end), *first = NULL, *last = NULL;
+	int e;
 
 	*params = (struct slice){p, 0};
 	while (p < end && *p == ';') {
@@ -127,7 +129,16 @@ int sip_params_scan(const char **pp, const char *end, struct slice *params)
 				return -EBADMSG;
 			last = ve;
 			p = skip_ws(ve, end);
+			e = visit ? visit(ctx, (struct slice){n, (size_t)(ne - n)},
+			                  (struct slice){v, (size_t)(ve - v)})
+			          : 0;
+		} else {
+			e = visit ? visit(ctx, (struct slice){n, (size_t)(ne - n)},
+			                  (struct slice){ne, 0})
+			          : 0;
 		}
+		if (e)
+			return e;
 	}
 	if (first)
 		*params = (struct slice){first, (size_t)(last - first)};
@@ -145,8 +156,26 @@ static bool token_dname_valid(const char *p, const char *end)
 	return true;
 }
 
+/* The first ;tag parameter, picked up while the parameters are scanned. */
+struct tag_seen {
+	bool seen;
+	struct slice value;
+};
+
+static int tag_visit_h(void *ctx, struct slice name, struct slice value)
+{
+	struct tag_seen *t = ctx;
+
+	if (!t->seen && slice_ieq(name, SLICE("tag"))) {
+		t->seen = true;
+		t->value = value;
+	}
+	return 0;
+}
+
 int sip_addr_decode(struct sip_addr *addr, struct slice s, struct sip_perr *err)
 {
+	struct tag_seen tag = {0};
 	const char *p = s.p, *end = slice_end(s), *lt, *uri_s, *uri_e;
 	struct sip_perr sub = {0};
 	int e;
@@ -197,11 +226,12 @@ int sip_addr_decode(struct sip_addr *addr, struct slice s, struct sip_perr *err)
 	e = sip_uri_decode(&addr->uri, (struct slice){uri_s, (size_t)(uri_e - uri_s)}, &sub);
 	if (e)
 		return sip_adopt(err, s.p, SLICE_NULL, uri_s, &sub, e);
-	if (sip_params_scan(&p, end, &addr->params))
+	if (sip_params_scan(&p, end, &addr->params, tag_visit_h, &tag))
 		return sip_fail(err, s.p, p, "bad header parameter", 400);
 	if (skip_ws(p, end) != end)
 		return sip_fail(err, s.p, p, "unexpected text after address", 400);
-	if (sip_param_get(addr->params, "tag", &addr->tag) == 0 && addr->tag.len == 0)
+	if (tag.seen && tag.value.len == 0)
 		return sip_fail(err, s.p, p, "empty tag parameter", 400);
+	addr->tag = tag.value;
 	return 0;
 }

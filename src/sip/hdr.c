@@ -134,7 +134,7 @@ int sip_delta_check(struct slice v, uint64_t max, bool params, const char **why)
 			}
 			q = c + 1;
 		}
-		if (sip_params_scan(&q, end, &prm)) {
+		if (sip_params_scan(&q, end, &prm, NULL, NULL)) {
 			*why = "bad parameter";
 			return -EBADMSG;
 		}
@@ -205,7 +205,7 @@ bool sip_token_list_elem_valid(struct slice v, bool params)
 
 	if (q == p)
 		return false;
-	if (params && sip_params_scan(&q, end, &prm))
+	if (params && sip_params_scan(&q, end, &prm, NULL, NULL))
 		return false;
 	return skip_ws(q, end) == end;
 }
@@ -227,7 +227,7 @@ bool sip_media_type_valid(struct slice v)
 	q = skip_class(p, end, cls);
 	if (q == p)
 		return false;
-	if (sip_params_scan(&q, end, &prm))
+	if (sip_params_scan(&q, end, &prm, NULL, NULL))
 		return false;
 	return skip_ws(q, end) == end;
 }

@@ -137,6 +137,8 @@ static int header_lines(struct sip_msg *m, const char *p, const char *hend, size
 	const char *base = m->raw.p, *le = hend, *next;
 	struct sip_hdr *h = NULL;
 
+	sip_names_init();
+
 	for (size_t li = 0; p < hend; p = next, li++) {
 		const char *n = p, *ne, *v;
 
@@ -169,7 +171,7 @@ static int header_lines(struct sip_msg *m, const char *p, const char *hend, size
 			h->name = (struct slice){n, (size_t)(ne - n)};
 			h->value = (struct slice){v + 1, (size_t)(le - v - 1)};
 			h->offset = (uint32_t)(n - base);
-			h->id = sip_hdr_id_from(h->name);
+			h->id = sip_hdr_id_lookup(h->name);
 		}
 		if ((size_t)(le - base) - h->offset > lim->max_line_len) {
 			if (err && !err->what)

@@ -106,13 +106,17 @@ static bool name_matches(unsigned id, struct slice name)
 	                              slice_ieq(name, (struct slice){d->name, d->len}));
 }
 
-enum sip_hdr_id sip_hdr_id_from(struct slice name)
+void sip_names_init(void)
+{
+	pthread_once(&hdr_hash_once, hdr_hash_build);
+}
+
+enum sip_hdr_id sip_hdr_id_lookup(struct slice name)
 {
 	unsigned h;
 
 	if (name.len == 0)
 		return SIP_HDR_OTHER;
-	pthread_once(&hdr_hash_once, hdr_hash_build);
 	h = name_hash(name.p, name.len);
 	while (hdr_hash[h]) {
 		if (name_matches(hdr_hash[h], name))
@@ -120,4 +124,10 @@ enum sip_hdr_id sip_hdr_id_from(struct slice name)
 		h = (h + 1) & (HASH_SLOTS - 1);
 	}
 	return SIP_HDR_OTHER;
+}
+
+enum sip_hdr_id sip_hdr_id_from(struct slice name)
+{
+	sip_names_init();
+	return sip_hdr_id_lookup(name);
 }

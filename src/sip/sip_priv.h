@@ -59,6 +59,10 @@ static inline int hexval(char c)
 	return -1;
 }
 
+/* Builds the header-name table once (thread-safe); sip_hdr_id_lookup() needs it. */
+void sip_names_init(void);
+enum sip_hdr_id sip_hdr_id_lookup(struct slice name);
+
 /* Skips characters of cls and %XX escapes; stops at anything else. */
 const char *sip_skip_escaped(const char *p, const char *end, unsigned cls, bool *bad_escape);
 
@@ -81,7 +85,17 @@ int sip_host_port_scan(const char **pp, const char *end, struct slice *host,
 /* Validates a ';'-separated parameter list with the given value class. */
 int sip_params_check(struct slice params, bool allow_quoted, unsigned value_cls);
 
-/* Splits a generic ";name[=value]" list at p (LWS allowed around ; and =). */
-int sip_params_scan(const char **pp, const char *end, struct slice *params);
+/*
+ * Scans a generic ";name[=value]" list at p (LWS allowed around ; and =),
+ * validating it, and calls visit (when not NULL) for each parameter in the
+ * same pass (value empty when absent, quotes kept).  A non-zero return of
+ * visit stops the scan and is returned.
+ */
+typedef int(sip_param_visit_h)(void *ctx, struct slice name, struct slice value);
+int sip_params_scan(const char **pp, const char *end, struct slice *params,
+                    sip_param_visit_h *visit, void *ctx);
+
+/* A bare IPv4 or IPv6 address, or [IPv6]; *type says which. */
+bool sip_ip_literal(struct slice s, enum sip_host_type *type);
 
 #endif

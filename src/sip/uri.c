@@ -4,26 +4,30 @@
 
 #include "sip_priv.h"
 
-/* Dotted quad, each part 0-255 without leading zeros (as inet_pton wants). */
-static bool ipv4_valid(struct slice s)
+/* The end of a dotted quad at p (each part 0-255, no leading zeros, as inet_pton
+ * wants), or NULL. */
+static const char *ipv4_scan(const char *p, const char *end)
 {
-	const char *p = s.p, *end = slice_end(s);
-
 	for (int part = 0; part < 4; part++) {
 		unsigned v = 0, digits = 0;
 
 		if (part && (p == end || *p++ != '.'))
-			return false;
+			return NULL;
 		while (p < end && *p >= '0' && *p <= '9' && digits < 4) {
 			if (digits && v == 0)
-				return false;
+				return NULL;
 			v = v * 10 + (unsigned)(*p++ - '0');
 			digits++;
 		}
 		if (!digits || v > 255)
-			return false;
+			return NULL;
 	}
-	return p == end;
+	return p;
+}
+
+static bool ipv4_valid(struct slice s)
+{
+	return ipv4_scan(s.p, slice_end(s)) == slice_end(s) && s.len;
 }
 
 static bool ipv6_valid(struct slice s)
@@ -44,6 +48,17 @@ static bool ipv6_valid(struct slice s)
 		return false;
 	memmove(c3, c3 + 1, strlen(c3 + 1) + 1);
 	return inet_pton(AF_INET6, tmp, &a) == 1;
+}
+
+bool sip_ip_literal(struct slice s, enum sip_host_type *type)
+{
+	if (s.len > 2 && s.p[0] == '[' && s.p[s.len - 1] == ']')
+		s = (struct slice){s.p + 1, s.len - 2};
+	else if (ipv4_valid(s))
+		return *type = SIP_HOST_IPV4, true;
+	if (ipv6_valid(s))
+		return *type = SIP_HOST_IPV6, true;
+	return false;
 }
 
 /* hostname: labels of alphanum, '-' and '_' separated by single dots. */
@@ -81,6 +96,12 @@ int sip_host_port_scan(const char **pp, const char *end, struct slice *host,
 			return -EBADMSG;
 		*type = SIP_HOST_IPV6;
 		p = q + 1;
+	} else if (cc_is(*p, CC_DIGIT) && (q = ipv4_scan(p, end)) &&
+	           (q == end || !cc_is(*q, CC_HOST))) {
+		/* One pass for the common numeric host. */
+		*host = (struct slice){p, (size_t)(q - p)};
+		*type = SIP_HOST_IPV4;
+		p = q;
 	} else {
 		bool digits_dots, ok;
 

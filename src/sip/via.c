@@ -20,62 +20,44 @@ static const char *slash_at(const char *p, const char *end)
 	return skip_ws(p + 1, end);
 }
 
-static int via_params(struct sip_via *via, const char *base, struct sip_perr *err)
+struct via_ctx {
+	struct sip_via *via;
+	const char *base;
+	struct sip_perr *err;
+};
+
+/* The parameters the edge acts on, checked as the scan meets them. */
+static int via_param_h(void *arg, struct slice n, struct slice v)
 {
-	struct slice rest = via->params, n, v;
+	struct via_ctx *c = arg;
+	struct sip_via *via = c->via;
+	enum sip_host_type t;
+	uint64_t num;
 
-	while (sip_param_next(&rest, &n, &v) == 0) {
-		uint64_t num;
-
-		if (slice_ieq(n, SLICE("branch"))) {
-			if (v.len == 0 || skip_class(v.p, slice_end(v), CC_TOKEN) != slice_end(v))
-				return sip_fail(err, base, v.p, "bad Via branch", 400);
-			via->branch = v;
-		} else if (slice_ieq(n, SLICE("received"))) {
-			const char *q = v.p;
-			struct slice host;
-			enum sip_host_type t;
-			uint16_t port;
-			bool has_port;
-
-			/* received is a bare IPv4 or IPv6 address; accept [v6] too. */
-			if (v.len && !memchr(v.p, '[', v.len) && memchr(v.p, ':', v.len)) {
-				char b[64];
-				struct slice tmp;
-
-				if (v.len + 2 >= sizeof(b))
-					return sip_fail(err, base, v.p, "bad Via received", 400);
-				b[0] = '[';
-				memcpy(b + 1, v.p, v.len);
-				b[v.len + 1] = ']';
-				tmp = (struct slice){b, v.len + 2};
-				q = b;
-				if (sip_host_port_scan(&q, b + tmp.len, &host, &t, &port,
-				                       &has_port) ||
-				    q != b + tmp.len)
-					return sip_fail(err, base, v.p, "bad Via received", 400);
-			} else if (sip_host_port_scan(&q, slice_end(v), &host, &t, &port,
-			                              &has_port) ||
-			           q != slice_end(v) || has_port || t == SIP_HOST_NAME) {
-				return sip_fail(err, base, v.p, "bad Via received", 400);
-			}
-			via->received = v;
-		} else if (slice_ieq(n, SLICE("rport"))) {
-			via->rport = true;
-			if (v.len) {
-				if (slice_to_u64(v, 65535, &num) || num == 0)
-					return sip_fail(err, base, v.p, "bad Via rport", 400);
-				via->rport_val = (uint16_t)num;
-			}
-		} else if (slice_ieq(n, SLICE("ttl"))) {
-			if (slice_to_u64(v, 255, &num))
-				return sip_fail(err, base, v.p, "bad Via ttl", 400);
-			via->ttl = (int)num;
-		} else if (slice_ieq(n, SLICE("maddr"))) {
-			if (v.len == 0)
-				return sip_fail(err, base, v.p, "bad Via maddr", 400);
-			via->maddr = v;
+	if (slice_ieq(n, SLICE("branch"))) {
+		if (v.len == 0 || skip_class(v.p, slice_end(v), CC_TOKEN) != slice_end(v))
+			return sip_fail(c->err, c->base, v.p, "bad Via branch", 400);
+		via->branch = v;
+	} else if (slice_ieq(n, SLICE("received"))) {
+		/* received is an IPv4 or IPv6 address (RFC 5118 4.5: brackets optional) */
+		if (!sip_ip_literal(v, &t))
+			return sip_fail(c->err, c->base, v.p, "bad Via received", 400);
+		via->received = v;
+	} else if (slice_ieq(n, SLICE("rport"))) {
+		via->rport = true;
+		if (v.len) {
+			if (slice_to_u64(v, 65535, &num) || num == 0)
+				return sip_fail(c->err, c->base, v.p, "bad Via rport", 400);
+			via->rport_val = (uint16_t)num;
 		}
+	} else if (slice_ieq(n, SLICE("ttl"))) {
+		if (slice_to_u64(v, 255, &num))
+			return sip_fail(c->err, c->base, v.p, "bad Via ttl", 400);
+		via->ttl = (int)num;
+	} else if (slice_ieq(n, SLICE("maddr"))) {
+		if (v.len == 0)
+			return sip_fail(c->err, c->base, v.p, "bad Via maddr", 400);
+		via->maddr = v;
 	}
 	return 0;
 }
@@ -84,7 +66,9 @@ int sip_via_decode(struct sip_via *via, struct slice s, struct sip_perr *err)
 {
 	const char *p = s.p, *end = slice_end(s), *q;
 	struct slice name, version;
+	struct via_ctx ctx;
 	bool has_port;
+	int e;
 
 	if (err)
 		*err = (struct sip_perr){0};
@@ -108,11 +92,15 @@ int sip_via_decode(struct sip_via *via, struct slice s, struct sip_perr *err)
 		return sip_fail(err, s.p, p, "missing space before Via sent-by", 400);
 	if (sip_host_port_scan(&p, end, &via->host, &via->host_type, &via->port, &has_port))
 		return sip_fail(err, s.p, p, "bad Via sent-by", 400);
-	if (sip_params_scan(&p, end, &via->params))
-		return sip_fail(err, s.p, p, "bad Via parameter", 400);
+	ctx = (struct via_ctx){via, s.p, err};
+	e = sip_params_scan(&p, end, &via->params, via_param_h, &ctx);
+	if (e)
+		return e == -EBADMSG && err && err->what
+		           ? e
+		           : sip_fail(err, s.p, p, "bad Via parameter", 400);
 	if (skip_ws(p, end) != end)
 		return sip_fail(err, s.p, p, "unexpected text in Via", 400);
-	return via_params(via, s.p, err);
+	return 0;
 }
 
 bool sip_via_branch_is_3261(const struct sip_via *via)
