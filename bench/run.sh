@@ -43,6 +43,8 @@ run_bench() {
 # BENCH_SECONDS caps each benchmark's timed runs (default: the benchmark's own, 40 s).
 run_bench sip_parse "$build/bench_sip_parse" ${BENCH_SECONDS:+-t "$BENCH_SECONDS"} \
   "$src/bench/sip_parse/corpus"
+# Signalling (SIPp -> ixedge -> SIPp, Kamailio baseline): once ixedge completes a probe call.
+if "$src/bench/signalling/run.sh" --probe "$build" >/dev/null 2>&1; then run_bench signalling "$src/bench/signalling/run.sh" "$build"; else echo "== signalling: skipped, ixedge did not complete a probe call"; echo; fi
 
 if [ ${#failed[@]} -ne 0 ]; then
   echo "bench: could not run: ${failed[*]}" >&2
