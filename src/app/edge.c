@@ -77,6 +77,13 @@ static bool probed_down(const struct edge *e, const struct sockaddr_storage *add
 	return false;
 }
 
+/* Records why a target is refused (a reason phrase) and returns the status. */
+static uint16_t refuse(char *why, size_t len, uint16_t status, const char *phrase)
+{
+	snprintf(why, len, "%s", phrase);
+	return status;
+}
+
 /*
  * A route's target as a call target: the outbound edge (edge=, tnx=,
  * region=, else the edge the call came in on, else the default), the
@@ -94,7 +101,7 @@ static uint16_t target_build(struct edge *e, const char *uri_text, int call_edge
 	size_t n;
 
 	if (sip_uri_decode(&u, slice_cstr(uri_text), NULL))
-		return snprintf(why, whylen, "Not Found (bad route target)"), 404;
+		return refuse(why, whylen, 404, "Not Found (bad route target)");
 	if (routing_outbound(e->routing, &u, call_edge, e->default_edge, &ch)) {
 		char msg[128];
 
@@ -104,9 +111,9 @@ static uint16_t target_build(struct edge *e, const char *uri_text, int call_edge
 	}
 	t->dst.proto = proto_of(ch.proto);
 	if (t->dst.proto == TP_TLS)
-		return snprintf(why, whylen, "Service Unavailable (TLS not served yet)"), 503;
+		return refuse(why, whylen, 503, "Service Unavailable (TLS not served yet)");
 	if (sip_uri_decode(&u, slice_cstr(t->uri), NULL) || tp_uri_addr(&u, &t->dst.addr))
-		return snprintf(why, whylen, "Not Found (route target needs a numeric host)"), 404;
+		return refuse(why, whylen, 404, "Not Found (route target needs a numeric host)");
 	n = routing_failover_plan(e->routing, ch.edge, ch.proto, hops, CALL_MAX_HOPS);
 	/* Leaving from the edge the call came in on: start with its own gateway, so
 	 * each gateway carries its share and not only the first one. */
@@ -127,7 +134,7 @@ static uint16_t target_build(struct edge *e, const char *uri_text, int call_edge
 			t->hops[t->nhops++] = lis;
 	}
 	if (!t->nhops)
-		return snprintf(why, whylen, "Service Unavailable (no gateway path)"), 503;
+		return refuse(why, whylen, 503, "Service Unavailable (no gateway path)");
 	t->hop_timeout_ms = e->cfg->routing.failover_timeout_ms;
 	return 0;
 }
