@@ -232,6 +232,7 @@ void call_end(struct call *call, const char *reason, struct leg *by)
 	if (call->state == CALL_ANSWERED)
 		call->final_status = call->final_status ? call->final_status : 200;
 	call->state = CALL_ENDED;
+	relay_release_held(call, false);
 	relay_free_all(call);
 	calls_unindex(cs, &call->a);
 	calls_unindex(cs, &call->b);
@@ -757,6 +758,7 @@ void call_ack(struct call *call, struct leg *leg, struct sip_msg *ack)
 		txn_detach(call->a.inv);
 		call->a.inv = mem_deref(call->a.inv);
 	}
+	relay_release_held(call, true);
 }
 
 void call_cancel(struct call *call)

@@ -61,6 +61,8 @@ struct call {
 	bool b_ack_waiting;
 	struct relay *relays;
 	struct relay *offer; /* the INVITE/UPDATE relay in progress, for 491 on glare */
+	struct txn *held_st; /* callee re-INVITE held until the caller ACKs our 2xx */
+	struct sip_msg *held_req;
 	struct tmr ring_tmr, max_tmr, st_tmr, refresh_tmr, hop_tmr;
 	struct call_target *target; /* until answered: the paths to try */
 	size_t hop;                 /* the path in use */
@@ -113,5 +115,7 @@ void relay_request(struct leg *from, struct txn *st, struct sip_msg *req);
 void relay_ack(struct relay *r, struct sip_msg *ack);
 void relay_cancel(struct relay *r);
 void relay_free_all(struct call *call);
+/* The callee's re-INVITE that waited for the caller's ACK (RFC 5407 3.1.2). */
+void relay_release_held(struct call *call, bool relay);
 
 #endif

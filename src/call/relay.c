@@ -149,17 +149,30 @@ void relay_cancel(struct relay *r)
 		txn_cancel(r->ct);
 }
 
+static void relay_start(struct leg *from, struct txn *st, struct sip_msg *req);
+
+void relay_release_held(struct call *call, bool relay)
+{
+	struct txn *st = call->held_st;
+	struct sip_msg *req = call->held_req;
+
+	if (!st)
+		return;
+	call->held_st = NULL;
+	call->held_req = NULL;
+	/* Still waiting for an answer (not cancelled meanwhile): relay it now. */
+	if (relay && call->state == CALL_ANSWERED && txn_state(st) == TXN_PROCEEDING)
+		relay_start(&call->b, st, req);
+	else
+		txn_detach(st); /* the transaction layer answers it (500, or 487 if cancelled) */
+	mem_deref(st);
+	mem_deref(req);
+}
+
 void relay_request(struct leg *from, struct txn *st, struct sip_msg *req)
 {
 	struct call *call = from->call;
-	struct calls *cs = call->cs;
 	struct leg *to = other_leg(from);
-	struct sip_edit h[40];
-	struct buf out = {0};
-	struct relay *r;
-	char branch[40], method[64];
-	size_t n = 0;
-	int e;
 
 	if (dialog_remote_cseq(&from->dlg, req)) {
 		txn_reply(st, 500, "Server Internal Error (CSeq out of order)", SLICE_NULL, NULL, 0,
@@ -181,7 +194,7 @@ void relay_request(struct leg *from, struct txn *st, struct sip_msg *req)
 		return;
 	case SIP_METHOD_INVITE:
 	case SIP_METHOD_UPDATE:
-		if (call->offer) {
+		if (call->offer || call->held_st) {
 			txn_reply(st, 491, NULL, SLICE_NULL, NULL, 0, SLICE_NULL);
 			return;
 		}
@@ -194,6 +207,28 @@ void relay_request(struct leg *from, struct txn *st, struct sip_msg *req)
 		          SLICE_NULL);
 		return;
 	}
+	/* The caller has not ACKed our 2xx yet (it may not even have it): a new
+	 * INVITE now would cross it (RFC 5407 3.1.2).  Hold the callee's until then. */
+	if (req->mid == SIP_METHOD_INVITE && to == &call->a && call->a.inv && !call->held_st) {
+		call->held_st = mem_ref(st);
+		call->held_req = mem_ref(req);
+		return;
+	}
+	relay_start(from, st, req);
+}
+
+static void relay_start(struct leg *from, struct txn *st, struct sip_msg *req)
+{
+	struct call *call = from->call;
+	struct calls *cs = call->cs;
+	struct leg *to = other_leg(from);
+	struct sip_edit h[40];
+	struct buf out = {0};
+	struct relay *r;
+	char branch[40], method[64];
+	size_t n = 0;
+	int e;
+
 	if (req->method.len >= sizeof(method)) {
 		txn_reply(st, 501, NULL, SLICE_NULL, NULL, 0, SLICE_NULL);
 		return;

@@ -431,6 +431,37 @@ static void test_no_path_left(void **state)
 	assert_int_equal(calls_stats(w->cs)->failovers, 1);
 }
 
+/* RFC 5407 3.1.2: the callee's re-INVITE waits until the caller has ACKed our 2xx. */
+static void test_reinvite_held_until_ack(void **state)
+{
+	struct world *w = *state;
+	struct sip_msg *inv, *ok, *reinv;
+
+	caller_invite(w);
+	inv = take(w, &w->callee, "INVITE", 0);
+	callee_reply(w, inv, 200, "", SDP);
+	take(w, &w->callee, "ACK", 0);
+	ok = take(w, &w->caller, NULL, 200);
+	/* The callee re-INVITEs at once; the caller has not ACKed (its 200 was lost). */
+	inject(w, &w->callee,
+	       "INVITE sip:%.*s SIP/2.0\r\nVia: SIP/2.0/UDP 198.51.100.20:5080;branch=z9hG4bKh1\r\n"
+	       "From: <sip:bob@198.51.100.20:5080>;tag=callee-1\r\nTo: %.*s\r\nCall-ID: %.*s\r\n"
+	       "CSeq: 9 INVITE\r\nContact: <sip:bob@198.51.100.20:5080>\r\n"
+	       "Content-Type: application/sdp\r\nContent-Length: %zu\r\n\r\n%s",
+	       SLICE_ARG(inv->from.uri.raw), SLICE_ARG(sip_msg_hdr(inv, SIP_HDR_FROM)->value),
+	       SLICE_ARG(inv->call_id), strlen(SDP), SDP);
+	assert_false(sent_any(w, &w->caller, "INVITE"));
+	inject(
+	    w, &w->caller,
+	    "ACK sip:127.0.1.64 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.10:5062;branch=z9hG4bKa1\r\n"
+	    "From: <sip:alice@example.com>;tag=caller-1\r\nTo: <sip:bob@example.net>;tag=%.*s\r\n"
+	    "Call-ID: call-1\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n",
+	    SLICE_ARG(ok->to.tag));
+	reinv = take(w, &w->caller, "INVITE", 0); /* now relayed */
+	assert_true(slice_eq(reinv->from.tag, ok->to.tag));
+	assert_int_equal(reinv->body.len, strlen(SDP));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -442,6 +473,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_cancel_crossing_2xx, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_failover, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_path_left, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reinvite_held_until_ack, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
