@@ -72,4 +72,8 @@ int config_routes(struct config_walk *c, yaml_node_t *n);
 int config_routing(struct config_walk *c, yaml_node_t *n);
 int config_probes(struct config_walk *c, yaml_node_t *n);
 
+/* The seed section (config_seed.c) and its destructor. */
+int config_seed(struct config_walk *c, yaml_node_t *n);
+void config_seed_free(struct config_seed *s);
+
 #endif

@@ -45,7 +45,7 @@ struct broken {
 static const struct broken broken[] = {
     {"unknown top-level key", "", NULL, NULL, "regoins: []\n", false,
      "t.yaml:11:1: regoins: unknown key (expected one of: log, sip, transport, base_domains, "
-     "regions, edges, connections, calls, routes, routing, probes, admin, data_dir)"},
+     "regions, edges, connections, calls, routes, routing, probes, admin, data_dir, seed)"},
     {"unknown default edge", "", NULL, NULL, "routing: {default_edge: mars-ix}\n", false,
      "t.yaml:11:25: routing.default_edge: 'mars-ix' is not a configured edge"},
     {"bad edge mismatch policy", "", NULL, NULL, "routing: {edge_mismatch: maybe}\n", false,
