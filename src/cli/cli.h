@@ -19,6 +19,7 @@ struct cli_ctx {
 	const char *prog;     /* "ixctl" */
 	const char *config;   /* -c/--config FILE, or NULL */
 	const char *data_dir; /* --data-dir DIR, or NULL */
+	bool json;            /* --json: store commands print JSON instead of tables */
 };
 
 struct cli_cmd;
@@ -34,10 +35,27 @@ struct cli_cmd {
 	const char *summary; /* one line for the command list */
 	const char *help;    /* paragraph(s) for `ixctl help GROUP NAME` */
 	cli_cmd_h *run;
+	const void *priv; /* the command's own data (store commands: struct sc_cmd) */
 };
 
 extern const struct cli_cmd cli_cmd_sip_parse;
 extern const struct cli_cmd cli_cmd_allowlist;
+
+/* Store commands (store_cmds*.c, docs/IXCTL.md "Managing the store"). */
+extern const struct cli_cmd cli_cmd_accounts_create, cli_cmd_accounts_list, cli_cmd_accounts_show,
+    cli_cmd_accounts_update, cli_cmd_accounts_delete;
+extern const struct cli_cmd cli_cmd_domains_create, cli_cmd_domains_list, cli_cmd_domains_show,
+    cli_cmd_domains_update, cli_cmd_domains_delete;
+extern const struct cli_cmd cli_cmd_acls_create, cli_cmd_acls_list, cli_cmd_acls_show,
+    cli_cmd_acls_update, cli_cmd_acls_delete, cli_cmd_acls_add_address, cli_cmd_acls_remove_address;
+extern const struct cli_cmd cli_cmd_credlists_create, cli_cmd_credlists_list,
+    cli_cmd_credlists_show, cli_cmd_credlists_update, cli_cmd_credlists_delete,
+    cli_cmd_credlists_add_credential, cli_cmd_credlists_set_password,
+    cli_cmd_credlists_remove_credential;
+extern const struct cli_cmd cli_cmd_mappings_add, cli_cmd_mappings_remove, cli_cmd_mappings_list;
+extern const struct cli_cmd cli_cmd_connections_create, cli_cmd_connections_list,
+    cli_cmd_connections_show, cli_cmd_connections_update, cli_cmd_connections_delete;
+extern const struct cli_cmd cli_cmd_calls_list, cli_cmd_calls_show, cli_cmd_calls_delete;
 
 /* Prints "PROG: GROUP NAME: <msg>" and the command's usage line on stderr;
  * returns CLI_EXIT_USAGE so callers can `return cli_usage_error(...)`. */

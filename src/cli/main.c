@@ -9,6 +9,42 @@
 static const struct cli_cmd *const cli_cmds[] = {
     &cli_cmd_sip_parse,
     &cli_cmd_allowlist,
+    &cli_cmd_accounts_create,
+    &cli_cmd_accounts_list,
+    &cli_cmd_accounts_show,
+    &cli_cmd_accounts_update,
+    &cli_cmd_accounts_delete,
+    &cli_cmd_domains_create,
+    &cli_cmd_domains_list,
+    &cli_cmd_domains_show,
+    &cli_cmd_domains_update,
+    &cli_cmd_domains_delete,
+    &cli_cmd_acls_create,
+    &cli_cmd_acls_list,
+    &cli_cmd_acls_show,
+    &cli_cmd_acls_update,
+    &cli_cmd_acls_delete,
+    &cli_cmd_acls_add_address,
+    &cli_cmd_acls_remove_address,
+    &cli_cmd_credlists_create,
+    &cli_cmd_credlists_list,
+    &cli_cmd_credlists_show,
+    &cli_cmd_credlists_update,
+    &cli_cmd_credlists_delete,
+    &cli_cmd_credlists_add_credential,
+    &cli_cmd_credlists_set_password,
+    &cli_cmd_credlists_remove_credential,
+    &cli_cmd_mappings_add,
+    &cli_cmd_mappings_remove,
+    &cli_cmd_mappings_list,
+    &cli_cmd_connections_create,
+    &cli_cmd_connections_list,
+    &cli_cmd_connections_show,
+    &cli_cmd_connections_update,
+    &cli_cmd_connections_delete,
+    &cli_cmd_calls_list,
+    &cli_cmd_calls_show,
+    &cli_cmd_calls_delete,
 };
 
 static void usage(FILE *f, const char *prog)
@@ -19,10 +55,11 @@ static void usage(FILE *f, const char *prog)
 	        "       %s --help | --version\n"
 	        "\n"
 	        "Global options (before the command):\n"
-	        "  -c, --config FILE   ixedge configuration file, for commands that read it\n"
-	        "                      (allowlist, when --profile is absent)\n"
-	        "  --data-dir DIR      ixedge data directory (store), for commands that read it\n"
-	        "                      (accepted now; no command uses it yet)\n"
+	        "  -c, --config FILE   ixedge configuration file: the store commands take the\n"
+	        "                      data directory from its data_dir; allowlist reads it\n"
+	        "                      when --profile is absent\n"
+	        "  --data-dir DIR      ixedge data directory (the store); overrides data_dir\n"
+	        "  --json              store commands print JSON (REST API field names)\n"
 	        "  -h, --help          show this help and exit\n"
 	        "  -V, --version       show the version and exit\n"
 	        "\n"
@@ -34,7 +71,7 @@ static void usage(FILE *f, const char *prog)
 
 		w = (int)(strlen(c->group) + (c->name ? strlen(c->name) + 1 : 0));
 		fprintf(f, "  %s%s%s%*s  %s\n", c->group, c->name ? " " : "",
-		        c->name ? c->name : "", w < 18 ? 18 - w : 0, "", c->summary);
+		        c->name ? c->name : "", w < 28 ? 28 - w : 0, "", c->summary);
 	}
 	fprintf(f, "\nExit status: 0 ok, 1 rejected input or failed operation, 2 usage error.\n"
 	           "See docs/IXCTL.md for details.\n");
@@ -118,11 +155,9 @@ static bool is_help_flag(const char *s)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"config", required_argument, NULL, 'c'},
-	    {"data-dir", required_argument, NULL, 'd'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},
-	    {NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'}, {"data-dir", required_argument, NULL, 'd'},
+	    {"json", no_argument, NULL, 'j'},         {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
 	};
 	struct cli_ctx ctx = {.prog = "ixctl"};
 	const struct cli_cmd *c;
@@ -137,6 +172,9 @@ int main(int argc, char **argv)
 			break;
 		case 'd':
 			ctx.data_dir = optarg;
+			break;
+		case 'j':
+			ctx.json = true;
 			break;
 		case 'h':
 			usage(stdout, ctx.prog);

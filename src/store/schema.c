@@ -498,6 +498,13 @@ static const struct store_field call_fields[] = {
 #undef CTEXT
 #undef CTIME
 
+static const struct store_field connection_fields[] = {
+    SID(struct store_connection),
+    NAME(struct store_connection, C | U),
+    FLD(struct store_connection, edge, STORE_TEXT, C | U | R, chk_label, NULL, 63),
+    DATES(struct store_connection),
+};
+
 /* Role fields by index: the SID is always field 0; parent and account_sid as listed. */
 #define KIND(k, nm, on, pre, tbl, flds, type, par, acc, pk, lim, newest, prep)                     \
 	[k] = {{nm, on, pre, flds, ARRAY_SIZE(flds), sizeof(type)},                                \
@@ -528,6 +535,8 @@ static const struct store_kind_def kinds[STORE_NKINDS] = {
          store_prepare_cred),
     KIND(STORE_CALL, "calls", "call", "CA", "calls", call_fields, struct store_call_rec, 1, 1,
          STORE_ACCOUNT, 0, true, NULL),
+    KIND(STORE_CONNECTION, "connections", "connection", "NX", "connections", connection_fields,
+         struct store_connection, -1, -1, STORE_ACCOUNT, 0, false, NULL),
 };
 
 const struct store_kind_def *store_kind_def(enum store_kind kind)
@@ -635,6 +644,27 @@ int store_field_set(enum store_kind kind, void *rec, uint64_t *mask, const char 
 	rc = store_field_parse(f, rec, text, err);
 	if (!rc)
 		*mask |= 1ull << idx;
+	return rc;
+}
+
+int store_field_valid(enum store_kind kind, const char *name, const char *text,
+                      struct store_err *err)
+{
+	const struct store_kind_def *kd = store_kind_def(kind);
+	struct store_op op = {.kd = kd, .err = err, .create = true};
+	_Alignas(max_align_t) unsigned char rec[512] = {0};
+	const struct store_field *f;
+	size_t idx;
+	int rc;
+
+	if (!kd || kd->info.size > sizeof(rec) || !text)
+		return store_errf(err, -EINVAL, "store: bad arguments");
+	f = field_find(&kd->info, name, strlen(name), &idx);
+	if (!f)
+		return store_errf(err, -EINVAL, "%s has no field '%s'", kd->info.one, name);
+	rc = store_field_parse(f, rec, text, err);
+	if (!rc && f->check)
+		rc = f->check(&op, f, store_fptr(rec, f));
 	return rc;
 }
 

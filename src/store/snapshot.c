@@ -115,11 +115,18 @@ struct snap_account {
 	struct store_account rec;
 };
 
+struct snap_conn {
+	struct hnode node; /* by SID */
+	struct snap_conn *all_next;
+	struct store_connection rec;
+};
+
 struct snap_obj {
 	struct store_snapshot pub; /* first: the public pointer is the mem object */
 	struct arena ar;
-	struct hmap domains, domain_sids, accounts, acls, credlists;
+	struct hmap domains, domain_sids, accounts, acls, credlists, conns;
 	struct snap_credlist *all_credlists;
+	struct snap_conn *all_conns, **conns_tail; /* oldest first */
 	char realm[254];
 };
 
@@ -153,6 +160,7 @@ static void snap_destroy(void *obj)
 	hmap_fini(&so->accounts);
 	hmap_fini(&so->acls);
 	hmap_fini(&so->credlists);
+	hmap_fini(&so->conns);
 	ar_free(&so->ar);
 }
 
@@ -298,6 +306,21 @@ static int domain_h(void *arg, int64_t seq, const void *rec)
 	return 0;
 }
 
+static int conn_h(void *arg, int64_t seq, const void *rec)
+{
+	struct snap_obj *so = arg;
+	struct snap_conn *c = ar_alloc(&so->ar, sizeof(*c));
+
+	(void)seq;
+	if (!c || !ar_rec(&so->ar, store_kind_get(STORE_CONNECTION), &c->rec, rec))
+		return -ENOMEM;
+	hmap_insert(&so->conns, &c->node, hash_str(slice_cstr(c->rec.sid)));
+	*so->conns_tail = c;
+	so->conns_tail = &c->all_next;
+	so->pub.nconnections++;
+	return 0;
+}
+
 struct map_cx {
 	struct snap_obj *so;
 	enum store_map map;
@@ -351,6 +374,7 @@ static int load_locked(struct store *st, struct snap_obj *so)
 	    /* Owners before what they own: lookups while loading find them. */
 	    {STORE_ACCOUNT, account_h},   {STORE_ACL, acl_h},   {STORE_IP, ip_h},
 	    {STORE_CREDLIST, credlist_h}, {STORE_CRED, cred_h}, {STORE_DOMAIN, domain_h},
+	    {STORE_CONNECTION, conn_h},
 	};
 	int rc = st->ops->config_version(st, &so->pub.version);
 
@@ -373,11 +397,12 @@ int store_snapshot_load(struct store *st, struct store_snapshot **out, struct st
 
 	if (!so || hmap_init(&so->domains, 64) || hmap_init(&so->domain_sids, 64) ||
 	    hmap_init(&so->accounts, 16) || hmap_init(&so->acls, 16) ||
-	    hmap_init(&so->credlists, 16)) {
+	    hmap_init(&so->credlists, 16) || hmap_init(&so->conns, 16)) {
 		mem_deref(so);
 		return store_errf(err, -ENOMEM, "snapshot: out of memory");
 	}
 	so->pub.realm = so->realm;
+	so->conns_tail = &so->all_conns;
 	rc = store_txn_begin(st, false, err);
 	if (rc) {
 		mem_deref(so);
@@ -430,6 +455,34 @@ const struct store_account *store_snapshot_account(const struct store_snapshot *
 			return &a->rec;
 	}
 	return NULL;
+}
+
+const struct store_connection *store_snapshot_connection(const struct store_snapshot *s,
+                                                         struct slice sid)
+{
+	const struct snap_obj *so = (const struct snap_obj *)s;
+
+	for (struct hnode *n = hmap_first(&so->conns, hash_str(sid)); n; n = hmap_next(n)) {
+		const struct snap_conn *c = container_of(n, struct snap_conn, node);
+
+		if (slice_eq(sid, slice_cstr(c->rec.sid)))
+			return &c->rec;
+	}
+	return NULL;
+}
+
+int store_snapshot_connection_each(const struct store_snapshot *s,
+                                   int (*h)(void *arg, const struct store_connection *c), void *arg)
+{
+	const struct snap_obj *so = (const struct snap_obj *)s;
+
+	for (const struct snap_conn *c = so->all_conns; c; c = c->all_next) {
+		int rc = h(arg, &c->rec);
+
+		if (rc)
+			return rc;
+	}
+	return 0;
 }
 
 const struct store_domain *store_snap_domain_rec(const struct store_snap_domain *d)

@@ -168,9 +168,26 @@ static const char migration1[] =
     "  date_created INTEGER NOT NULL, date_updated INTEGER NOT NULL);\n"
     "CREATE INDEX calls_account ON calls (account_sid);\n"
     "CREATE INDEX calls_parent ON calls (parent_call_sid) WHERE parent_call_sid <> '';\n";
+
+/*
+ * Migration 2: interconnect connections (the `tnx=` SIDs) move from the
+ * config file into the store, so ixctl manages them like the rest.  They
+ * are config: changes bump config_version.
+ */
+static const char migration2[] =
+    "CREATE TABLE connections (\n"
+    "  seq INTEGER PRIMARY KEY, sid TEXT NOT NULL UNIQUE,\n"
+    "  friendly_name TEXT NOT NULL, edge TEXT NOT NULL,\n"
+    "  date_created INTEGER NOT NULL, date_updated INTEGER NOT NULL);\n"
+    "CREATE TRIGGER connections_bump_i AFTER INSERT ON connections\n"
+    "  BEGIN UPDATE config_version SET version = version + 1; END;\n"
+    "CREATE TRIGGER connections_bump_u AFTER UPDATE ON connections\n"
+    "  BEGIN UPDATE config_version SET version = version + 1; END;\n"
+    "CREATE TRIGGER connections_bump_d AFTER DELETE ON connections\n"
+    "  BEGIN UPDATE config_version SET version = version + 1; END;\n";
 /* clang-format on */
 
-static const char *const migrations[] = {migration1};
+static const char *const migrations[] = {migration1, migration2};
 
 int sq_exec(sqlite3 *db, const char *sql)
 {

@@ -18,6 +18,7 @@ union store_any {
 	struct store_credlist c;
 	struct store_cred r;
 	struct store_call_rec k;
+	struct store_connection x;
 };
 
 static void store_destroy(void *obj)

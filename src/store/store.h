@@ -1,4 +1,4 @@
-/* The store: accounts, SIP domains, ACLs, credentials, mappings and call records. */
+/* The store: accounts, SIP domains, ACLs, credentials, mappings, connections and call records. */
 #ifndef IXEDGE_STORE_H
 #define IXEDGE_STORE_H
 
@@ -45,13 +45,14 @@ struct store_err {
 
 /* Record kinds; each has a struct below, a table and a SID prefix. */
 enum store_kind {
-	STORE_ACCOUNT,  /* AC */
-	STORE_DOMAIN,   /* SD */
-	STORE_ACL,      /* AL: IP access control list */
-	STORE_IP,       /* IP: an address of an ACL */
-	STORE_CREDLIST, /* CL: credential list */
-	STORE_CRED,     /* CR: a credential of a list */
-	STORE_CALL,     /* CA: one call or leg */
+	STORE_ACCOUNT,    /* AC */
+	STORE_DOMAIN,     /* SD */
+	STORE_ACL,        /* AL: IP access control list */
+	STORE_IP,         /* IP: an address of an ACL */
+	STORE_CREDLIST,   /* CL: credential list */
+	STORE_CRED,       /* CR: a credential of a list */
+	STORE_CALL,       /* CA: one call or leg */
+	STORE_CONNECTION, /* NX: interconnect connection (deployment-wide, no account) */
 	STORE_NKINDS
 };
 
@@ -142,6 +143,19 @@ struct store_call_rec {
 	int64_t date_created, date_updated;
 };
 
+/*
+ * An interconnect connection: the SID a `tnx=` URI parameter names, and the
+ * edge it lands on (an edge name of the config; the store checks only its
+ * form, whoever writes it checks that the config has it).  Like the edges,
+ * connections belong to the deployment, not to an account.
+ */
+struct store_connection {
+	const char *sid;
+	const char *friendly_name;
+	const char *edge; /* lowercase edge name, "ashburn-ix" */
+	int64_t date_created, date_updated;
+};
+
 /* Field descriptors, for generic renderers (ixctl tables, JSON, REST). */
 enum store_type { STORE_TEXT, STORE_INT, STORE_BOOL, STORE_TIME };
 
@@ -188,6 +202,13 @@ int store_field_mask(enum store_kind kind, const char *names, uint64_t *mask,
 /* Sets one field of rec from text ("true", "32", ...) and its mask bit; text is borrowed. */
 int store_field_set(enum store_kind kind, void *rec, uint64_t *mask, const char *name,
                     const char *text, struct store_err *err);
+/*
+ * Whether text is a valid value for the field, by the rules a write applies
+ * (e.g. a list filter: "status" must be one of the call statuses).  0 or
+ * -EINVAL with err naming the field.
+ */
+int store_field_valid(enum store_kind kind, const char *name, const char *text,
+                      struct store_err *err);
 /* The value as text: strings as they are, numbers in decimal, bools "true"/"false". */
 const char *store_field_text(const struct store_field *f, const void *rec, char *tmp, size_t n);
 
@@ -207,6 +228,20 @@ int store_schema_version(struct store *st, int *version);
  */
 int store_realm_get(struct store *st, char *buf, size_t n);
 int store_realm_set(struct store *st, const char *realm, struct store_err *err);
+
+/*
+ * Named values other modules keep in the store (settings table), e.g. the
+ * seed's "seed.applied.*" markers.  A key is "OWNER.NAME": 3-255 printable
+ * ASCII characters without spaces and with a '.', so it never collides with
+ * the store's own settings (digest_realm).  A value is at most 1024 bytes of
+ * text.  Not config: setting one does not change store_config_version().
+ * get: -ENOENT when absent, -E2BIG when buf is too small.
+ */
+#define STORE_SETTING_KEY_MAX   255
+#define STORE_SETTING_VALUE_MAX 1024
+int store_setting_get(struct store *st, const char *key, char *buf, size_t n,
+                      struct store_err *err);
+int store_setting_set(struct store *st, const char *key, const char *value, struct store_err *err);
 
 /* A page of records: rows is an array of n records of the kind's struct. */
 struct store_page {
@@ -303,6 +338,7 @@ struct store_snapshot {
 	const char *realm;
 	size_t naccounts, ndomains;
 	size_t stale_creds; /* credentials hashed under another realm, left out */
+	size_t nconnections;
 };
 
 int store_snapshot_load(struct store *st, struct store_snapshot **out, struct store_err *err);
@@ -317,6 +353,13 @@ const struct store_snap_domain *store_snapshot_domain(const struct store_snapsho
                                                       struct slice name);
 const struct store_account *store_snapshot_account(const struct store_snapshot *s,
                                                    struct slice sid);
+/* The interconnect connection with this SID, or NULL. */
+const struct store_connection *store_snapshot_connection(const struct store_snapshot *s,
+                                                         struct slice sid);
+/* Every connection, oldest first; a non-zero return from h stops the walk and is returned. */
+int store_snapshot_connection_each(const struct store_snapshot *s,
+                                   int (*h)(void *arg, const struct store_connection *c),
+                                   void *arg);
 const struct store_domain *store_snap_domain_rec(const struct store_snap_domain *d);
 const struct store_account *store_snap_domain_account(const struct store_snap_domain *d);
 /* Number of lists mapped for the purpose (0 for all three: the domain takes no traffic). */
