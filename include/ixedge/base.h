@@ -42,6 +42,17 @@ struct slice slice_trim(struct slice s);
 int slice_to_u64(struct slice s, uint64_t max, uint64_t *out);
 /* Pointer to the first byte equal to c, or NULL. */
 const char *slice_chr(struct slice s, char c);
+/* Value of one hex digit, either case, or -1 (shared by the SIP and digest parsers). */
+static inline int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
 
 /*
  * Refcounted memory (libre style).  mem_alloc() returns zeroed memory with

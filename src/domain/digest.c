@@ -55,8 +55,7 @@ const char *digest_outcome_name(enum digest_outcome o)
 
 /* ------------------------------------------------------------- hashing */
 
-/* H(parts[0] ":" parts[1] ":" ...). */
-static int hash_join(enum digest_alg alg, const struct slice *parts, size_t n,
+int digest_hash_join(enum digest_alg alg, const struct slice *parts, size_t n,
                      uint8_t out[DIGEST_MAX_HASH])
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -88,17 +87,6 @@ void digest_hex(const uint8_t *b, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int digest_unhex(struct slice hex, uint8_t *out, size_t n)
 {
 	if (hex.len != 2 * n)
@@ -120,21 +108,31 @@ int digest_ha1(enum digest_alg alg, struct slice username, struct slice realm,
 
 	if ((unsigned)alg >= DIGEST_ALG__COUNT)
 		return -EINVAL;
-	return hash_join(alg, parts, ARRAY_SIZE(parts), out);
+	return digest_hash_join(alg, parts, ARRAY_SIZE(parts), out);
 }
 
 int digest_response(const struct digest_params *prm, const uint8_t *ha1,
                     uint8_t out[DIGEST_MAX_HASH])
 {
 	char ha1x[2 * DIGEST_MAX_HASH + 1], ha2x[2 * DIGEST_MAX_HASH + 1];
+	char hbodyx[2 * DIGEST_MAX_HASH + 1];
 	uint8_t ha2[DIGEST_MAX_HASH];
 	size_t len = digest_alg_len(prm->alg);
-	const struct slice a2[] = {prm->method, prm->uri};
+	struct slice a2[] = {prm->method, prm->uri, {hbodyx, 2 * len}};
+	size_t na2 = 2;
 	int err;
 
 	if (len == 0)
 		return -EINVAL;
-	err = hash_join(prm->alg, a2, ARRAY_SIZE(a2), ha2);
+	/* auth-int: A2 = method ":" uri ":" H(entity-body) (RFC 7616 3.4.3). */
+	if (slice_ieq_cstr(prm->qop, "auth-int")) {
+		err = digest_hash_join(prm->alg, &prm->body, 1, ha2);
+		if (err)
+			return err;
+		digest_hex(ha2, len, hbodyx);
+		na2 = 3;
+	}
+	err = digest_hash_join(prm->alg, a2, na2, ha2);
 	if (err)
 		return err;
 	digest_hex(ha1, len, ha1x);
@@ -143,11 +141,11 @@ int digest_response(const struct digest_params *prm, const uint8_t *ha1,
 		const struct slice parts[] = {{ha1x, 2 * len}, prm->nonce, prm->nc,
 		                              prm->cnonce,     prm->qop,   {ha2x, 2 * len}};
 
-		err = hash_join(prm->alg, parts, ARRAY_SIZE(parts), out);
+		err = digest_hash_join(prm->alg, parts, ARRAY_SIZE(parts), out);
 	} else {
 		const struct slice parts[] = {{ha1x, 2 * len}, prm->nonce, {ha2x, 2 * len}};
 
-		err = hash_join(prm->alg, parts, ARRAY_SIZE(parts), out);
+		err = digest_hash_join(prm->alg, parts, ARRAY_SIZE(parts), out);
 	}
 	OPENSSL_cleanse(ha1x, sizeof(ha1x));
 	return err;
@@ -215,7 +213,7 @@ void digest_stats_get(const struct digest *d, struct digest_stats *st)
 
 /* ------------------------------------------------------------ challenge */
 
-static int append_quoted(struct buf *b, struct slice s)
+int digest_append_quoted(struct buf *b, struct slice s)
 {
 	int err = buf_append_cstr(b, "\"");
 
@@ -260,7 +258,7 @@ int digest_challenge(struct digest *d, struct buf out[DIGEST_NCHALLENGE], struct
 
 		err = buf_append_cstr(b, "Digest realm=");
 		if (!err)
-			err = append_quoted(b, realm);
+			err = digest_append_quoted(b, realm);
 		if (!err)
 			err = buf_printf(b, ", nonce=\"%s\", qop=\"auth\", algorithm=%s%s", nonce,
 			                 digest_alg_name(order[sha256_first][i]),
@@ -271,8 +269,7 @@ int digest_challenge(struct digest *d, struct buf out[DIGEST_NCHALLENGE], struct
 
 /* --------------------------------------------------------------- verify */
 
-/* Quoted-pairs removed into scratch when there are any; else the slice itself. */
-static int unq(struct slice in, char *scratch, size_t cap, struct slice *out)
+int digest_unq(struct slice in, char *scratch, size_t cap, struct slice *out)
 {
 	size_t n = 0;
 
@@ -291,8 +288,7 @@ static int unq(struct slice in, char *scratch, size_t cap, struct slice *out)
 	return 0;
 }
 
-/* A value for a reason string: printable ASCII, no quote, cut when long. */
-static const char *show(struct slice s, char *buf, size_t cap)
+const char *digest_show(struct slice s, char *buf, size_t cap)
 {
 	size_t n = 0, max = cap - 4;
 
@@ -378,18 +374,18 @@ struct creds {
 
 static int creds_read(struct creds *c, const struct sip_auth *a)
 {
-	int err = unq(a->username, c->sbuf[0], sizeof(c->sbuf[0]), &c->user);
+	int err = digest_unq(a->username, c->sbuf[0], sizeof(c->sbuf[0]), &c->user);
 
 	if (!err)
-		err = unq(a->realm, c->sbuf[1], sizeof(c->sbuf[1]), &c->realm);
+		err = digest_unq(a->realm, c->sbuf[1], sizeof(c->sbuf[1]), &c->realm);
 	if (!err)
-		err = unq(a->nonce, c->sbuf[2], sizeof(c->sbuf[2]), &c->nonce);
+		err = digest_unq(a->nonce, c->sbuf[2], sizeof(c->sbuf[2]), &c->nonce);
 	if (!err)
-		err = unq(a->cnonce, c->sbuf[3], sizeof(c->sbuf[3]), &c->cnonce);
+		err = digest_unq(a->cnonce, c->sbuf[3], sizeof(c->sbuf[3]), &c->cnonce);
 	if (!err)
-		err = unq(a->response, c->sbuf[4], sizeof(c->sbuf[4]), &c->response);
+		err = digest_unq(a->response, c->sbuf[4], sizeof(c->sbuf[4]), &c->response);
 	if (!err)
-		err = unq(a->uri, c->uribuf, sizeof(c->uribuf), &c->uri);
+		err = digest_unq(a->uri, c->uribuf, sizeof(c->uribuf), &c->uri);
 	c->nc = a->nc;
 	c->qop = a->qop;
 	return err;
@@ -414,7 +410,7 @@ int digest_verify(struct digest *d, const struct sip_auth *auth, struct slice me
 	res->alg = DIGEST_ALG_MD5;
 	if (!slice_ieq_cstr(auth->scheme, "Digest"))
 		return verdict(d, res, DIGEST_MALFORMED, "auth scheme '%s' is not Digest",
-		               show(auth->scheme, s1, sizeof(s1)));
+		               digest_show(auth->scheme, s1, sizeof(s1)));
 	if (creds_read(&c, auth))
 		return verdict(d, res, DIGEST_MALFORMED,
 		               "credentials with a bad or overlong value");
@@ -427,18 +423,18 @@ int digest_verify(struct digest *d, const struct sip_auth *auth, struct slice me
 		                              : "response");
 	if (auth->algorithm.len && digest_alg_from(auth->algorithm, &res->alg))
 		return verdict(d, res, DIGEST_MALFORMED, "algorithm '%s' not offered",
-		               show(auth->algorithm, s1, sizeof(s1)));
+		               digest_show(auth->algorithm, s1, sizeof(s1)));
 	hlen = digest_alg_len(res->alg);
 
 	if (c.qop.len) {
 		if (!slice_ieq_cstr(c.qop, "auth"))
 			return verdict(d, res, DIGEST_MALFORMED, "qop '%s' not offered",
-			               show(c.qop, s1, sizeof(s1)));
+			               digest_show(c.qop, s1, sizeof(s1)));
 		if (!c.nc.len)
 			return verdict(d, res, DIGEST_MALFORMED, "qop=auth without nc");
 		if (!is_hex8(c.nc, &nc) || nc == 0)
 			return verdict(d, res, DIGEST_MALFORMED, "bad nonce-count '%s'",
-			               show(c.nc, s1, sizeof(s1)));
+			               digest_show(c.nc, s1, sizeof(s1)));
 		if (!c.cnonce.len)
 			return verdict(d, res, DIGEST_MALFORMED, "qop=auth without cnonce");
 	} else if (!d->allow_rfc2069) {
@@ -452,13 +448,14 @@ int digest_verify(struct digest *d, const struct sip_auth *auth, struct slice me
 
 	if (!slice_eq(c.realm, realm))
 		return verdict(d, res, DIGEST_FAIL, "realm '%s' is not '%s'",
-		               show(c.realm, s1, sizeof(s1)), show(realm, s2, sizeof(s2)));
+		               digest_show(c.realm, s1, sizeof(s1)),
+		               digest_show(realm, s2, sizeof(s2)));
 	if (!uri_matches(c.uri, ruri))
 		return verdict(d, res, DIGEST_FAIL, "uri '%s' is not the Request-URI",
-		               show(c.uri, s1, sizeof(s1)));
+		               digest_show(c.uri, s1, sizeof(s1)));
 	if (nonce_check(d, realm, c.nonce, &ni))
 		return verdict(d, res, DIGEST_FAIL, "nonce not issued by this edge (user '%s')",
-		               show(c.user, s1, sizeof(s1)));
+		               digest_show(c.user, s1, sizeof(s1)));
 
 	err = lookup->h(lookup->arg, c.user, realm, res->alg, ha1);
 	if (err == -ENOENT) {
@@ -468,7 +465,13 @@ int digest_verify(struct digest *d, const struct sip_auth *auth, struct slice me
 	} else if (err) {
 		return err;
 	}
-	prm = (struct digest_params){res->alg, c.nonce, c.nc, c.cnonce, c.qop, method, c.uri};
+	prm = (struct digest_params){.alg = res->alg,
+	                             .nonce = c.nonce,
+	                             .nc = c.nc,
+	                             .cnonce = c.cnonce,
+	                             .qop = c.qop,
+	                             .method = method,
+	                             .uri = c.uri};
 	err = digest_response(&prm, ha1, want);
 	OPENSSL_cleanse(ha1, sizeof(ha1));
 	if (err)
@@ -477,39 +480,39 @@ int digest_verify(struct digest *d, const struct sip_auth *auth, struct slice me
 	OPENSSL_cleanse(want, sizeof(want));
 	if (!known)
 		return verdict(d, res, DIGEST_FAIL, "unknown user '%s'",
-		               show(c.user, s1, sizeof(s1)));
+		               digest_show(c.user, s1, sizeof(s1)));
 	if (err)
 		return verdict(d, res, DIGEST_FAIL, "wrong password for user '%s'",
-		               show(c.user, s1, sizeof(s1)));
+		               digest_show(c.user, s1, sizeof(s1)));
 
 	now = digest_now(d);
 	if (ni.ts > now + NONCE_SKEW_MS || (now > ni.ts && now - ni.ts > d->lifetime_ms))
 		return verdict(d, res, DIGEST_STALE, "nonce expired for user '%s' (age %lld s)",
-		               show(c.user, s1, sizeof(s1)),
+		               digest_show(c.user, s1, sizeof(s1)),
 		               (long long)((int64_t)(now - ni.ts) / 1000));
 	err = replay_note(d, &ni, nc, &last);
 	switch (err) {
 	case 0:
 		return verdict(d, res, DIGEST_OK, "user '%s' authenticated (%s)",
-		               show(c.user, s1, sizeof(s1)), digest_alg_name(res->alg));
+		               digest_show(c.user, s1, sizeof(s1)), digest_alg_name(res->alg));
 	case -EALREADY:
 		if (!c.qop.len)
 			return verdict(d, res, DIGEST_STALE,
 			               "nonce reused without qop by user '%s'",
-			               show(c.user, s1, sizeof(s1)));
+			               digest_show(c.user, s1, sizeof(s1)));
 		return verdict(d, res, DIGEST_REPLAY,
 		               "replayed nonce-count %08x for user '%s' (last %08x)", (unsigned)nc,
-		               show(c.user, s1, sizeof(s1)), (unsigned)last);
+		               digest_show(c.user, s1, sizeof(s1)), (unsigned)last);
 	case -ESTALE:
 		return verdict(d, res, DIGEST_STALE,
 		               "nonce-count of this nonce forgotten (user '%s')",
-		               show(c.user, s1, sizeof(s1)));
+		               digest_show(c.user, s1, sizeof(s1)));
 	default:
 		return err;
 	}
 }
 
-static bool is_digest(struct slice v)
+bool digest_is_scheme(struct slice v)
 {
 	v = slice_trim(v);
 	return v.len >= 6 && slice_ieq_cstr((struct slice){v.p, 6}, "Digest") &&
@@ -528,7 +531,7 @@ int digest_auth_find(const struct sip_msg *msg, enum sip_hdr_id id, struct slice
 		if (sip_auth_decode(&a, msg->hdr[i].value, NULL)) {
 			/* Other schemes are not ours to judge (Basic's token68 is
 			 * not even SIP grammar): only broken Digest is an error. */
-			if (is_digest(msg->hdr[i].value))
+			if (digest_is_scheme(msg->hdr[i].value))
 				return -EBADMSG;
 			continue;
 		}

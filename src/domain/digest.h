@@ -1,4 +1,5 @@
 /* SIP digest authentication, server side (RFC 3261 22, RFC 2617, RFC 7616, RFC 8760). */
+/* The client side (answering a far end's 401/407) is in domain/digest_client.h. */
 #ifndef IXEDGE_DOMAIN_DIGEST_H
 #define IXEDGE_DOMAIN_DIGEST_H
 
@@ -28,7 +29,8 @@
 /* The algorithms the edge offers: RFC 8760 makes SHA-256 and MD5 the SIP pair. */
 enum digest_alg { DIGEST_ALG_MD5 = 0, DIGEST_ALG_SHA256, DIGEST_ALG__COUNT };
 
-#define DIGEST_MAX_HASH 32 /* bytes of the longest hash (SHA-256) */
+#define DIGEST_MAX_HASH  32  /* bytes of the longest hash (SHA-256) */
+#define DIGEST_REALM_MAX 255 /* longest realm challenged with or accepted in a challenge */
 
 const char *digest_alg_name(enum digest_alg alg); /* "MD5", "SHA-256" */
 size_t digest_alg_len(enum digest_alg alg);       /* 16, 32 */
@@ -49,12 +51,14 @@ int digest_unhex(struct slice hex, uint8_t *out, size_t n);
 /*
  * What a response covers.  All values unquoted.  qop empty means the
  * RFC 2069 form H(HA1:nonce:HA2); otherwise H(HA1:nonce:nc:cnonce:qop:HA2)
- * with HA2 = H(method:uri) (qop "auth" only: auth-int is not offered).
+ * with HA2 = H(method:uri), or H(method:uri:H(body)) for qop "auth-int"
+ * (which only the client side uses: the server offers "auth").
  */
 struct digest_params {
 	enum digest_alg alg;
 	struct slice nonce, nc, cnonce, qop;
 	struct slice method, uri;
+	struct slice body; /* the message body, for auth-int only */
 };
 
 /* The expected response for ha1 (digest_alg_len bytes), as bytes into out. */
@@ -111,11 +115,15 @@ void digest_gc(struct digest *d);
 /*
  * One fresh nonce, and one WWW-Authenticate (or Proxy-Authenticate) value
  * per algorithm appended to out[0] and out[1]:
- *   Digest realm="acme.sip.twilio.com", nonce="...", qop="auth", algorithm=SHA-256
+ *   Digest realm="sip.twilio.com", nonce="...", qop="auth", algorithm=SHA-256
  * with ", stale=true" when stale.  SHA-256 comes first when sha256_first
  * (RFC 8760 section 2.4: preferred algorithm first), MD5 first otherwise
  * for old clients that only read the first challenge.  Both share the
  * nonce.  -EINVAL for an empty realm or one over 255 bytes, -ENOMEM.
+ *
+ * realm is the deployment's one realm (a store setting, default
+ * "sip.twilio.com"), the same for every domain: stored HA1 values bake it
+ * in and credential lists are shared between domains (docs/AUTH.md).
  */
 int digest_challenge(struct digest *d, struct buf out[DIGEST_NCHALLENGE], struct slice realm,
                      bool stale, bool sha256_first);

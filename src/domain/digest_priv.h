@@ -1,4 +1,4 @@
-/* Digest internals shared by digest.c and nonce.c: server state, nonces, nonce-count table. */
+/* Digest internals shared by digest.c, nonce.c and digest_client.c: state, nonces, helpers. */
 #ifndef IXEDGE_DOMAIN_DIGEST_PRIV_H
 #define IXEDGE_DOMAIN_DIGEST_PRIV_H
 
@@ -22,8 +22,7 @@
 /* A nonce's issue time may run this far ahead of the clock (steps between nodes). */
 #define NONCE_SKEW_MS 5000u
 
-#define DIGEST_REALM_MAX 255
-#define DIGEST_KEY_MAX   64
+#define DIGEST_KEY_MAX 64
 
 struct nonce_info {
 	uint8_t id[NONCE_ID_LEN];
@@ -59,6 +58,24 @@ struct digest {
 };
 
 uint64_t digest_now(const struct digest *d);
+
+/* --------------------------------------- helpers for both sides (digest.c) */
+
+/* H(parts[0] ":" parts[1] ":" ...) into out; 0, -ENOMEM or -EIO. */
+int digest_hash_join(enum digest_alg alg, const struct slice *parts, size_t n,
+                     uint8_t out[DIGEST_MAX_HASH]);
+/* Appends s as a quoted-string, '"' and '\' escaped. */
+int digest_append_quoted(struct buf *b, struct slice s);
+/*
+ * The content of a quoted value (sip_auth_decode() drops the quotes) with
+ * its quoted-pairs removed into scratch when there are any, else the slice
+ * itself.  -EBADMSG for a trailing '\', -E2BIG when over cap.
+ */
+int digest_unq(struct slice in, char *scratch, size_t cap, struct slice *out);
+/* A value for a reason string: printable ASCII, no quote, cut when long. */
+const char *digest_show(struct slice s, char *buf, size_t cap);
+/* Whether a header value uses the Digest scheme (even if it does not parse). */
+bool digest_is_scheme(struct slice v);
 
 /* Writes a fresh nonce for realm (NONCE_STR_LEN chars + NUL).  0 or -EIO. */
 int nonce_make(struct digest *d, struct slice realm, char out[NONCE_STR_LEN + 1]);

@@ -48,16 +48,7 @@ static inline const char *skip_class(const char *p, const char *end, unsigned cl
 	return p;
 }
 
-static inline int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+/* hexval() is in ixedge/base.h. */
 
 /* Builds the header-name table once (thread-safe); sip_hdr_id_lookup() needs it. */
 void sip_names_init(void);

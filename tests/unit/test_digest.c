@@ -555,7 +555,7 @@ static void test_nonce_lifetime(void **state)
 static void test_nonce_forged(void **state)
 {
 	struct fx f, other;
-	char bad[128];
+	char bad[160]; /* room for a nonce and four more characters */
 
 	fx_init(&f, false, 0);
 	fx_challenge(&f, REALM);
