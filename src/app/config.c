@@ -196,6 +196,46 @@ static int parse_admin(struct config_walk *c, yaml_node_t *n)
 	return rc;
 }
 
+/* media: the relay's threads, latching, timeout and port quarantine. */
+static int parse_media(struct config_walk *c, yaml_node_t *n)
+{
+	static const char *const keys[] = {"threads", "latch", "timeout", "quarantine_ms"};
+	struct config_media_relay *m = &c->cfg->media;
+	yaml_node_t *v[ARRAY_SIZE(keys)];
+	const char *s;
+	uint64_t x;
+	size_t old;
+	int rc = config_walk_map(c, n, keys, ARRAY_SIZE(keys), 0, v);
+
+	if (!rc && v[0]) {
+		old = config_walk_key(c, keys[0]);
+		rc = config_walk_uint(c, v[0], 1, 64, NULL, &x);
+		m->threads = (unsigned)x;
+		config_walk_pop(c, old);
+	}
+	if (!rc && v[1]) {
+		old = config_walk_key(c, keys[1]);
+		rc = config_walk_str(c, v[1], &s);
+		if (!rc && strcmp(s, "symmetric") && strcmp(s, "strict"))
+			rc = config_walk_fail(c, v[1], "expected symmetric or strict");
+		m->strict_latch = !rc && !strcmp(s, "strict");
+		config_walk_pop(c, old);
+	}
+	if (!rc && v[2]) {
+		old = config_walk_key(c, keys[2]);
+		rc = config_walk_uint(c, v[2], 0, 86400, NULL, &x);
+		m->timeout_s = (uint32_t)x;
+		config_walk_pop(c, old);
+	}
+	if (!rc && v[3]) {
+		old = config_walk_key(c, keys[3]);
+		rc = config_walk_uint(c, v[3], 0, 600000, NULL, &x);
+		m->quarantine_ms = (uint32_t)x;
+		config_walk_pop(c, old);
+	}
+	return rc;
+}
+
 static int parse_data_dir(struct config_walk *c, yaml_node_t *n)
 {
 	const char *s;
@@ -228,7 +268,9 @@ static const struct {
     {"routing", config_routing, false},
     {"probes", config_probes, false},
     {"admin", parse_admin, false},
+    {"media", parse_media, false},
     {"data_dir", parse_data_dir, false},
+    {"seed", config_seed, false},
 };
 
 static int parse_root(struct config_walk *c, yaml_node_t *root)
@@ -282,6 +324,7 @@ static void config_destroy(void *obj)
 	free(cfg->connections);
 	for (size_t i = 0; i < cfg->nroutes; i++) {
 		free(cfg->routes[i].match);
+		free(cfg->routes[i].domain);
 		free(cfg->routes[i].target);
 	}
 	free(cfg->routes);
@@ -294,6 +337,7 @@ static void config_destroy(void *obj)
 	free(cfg->calls.x_headers);
 	free(cfg->data_dir);
 	free(cfg->file);
+	config_seed_free(&cfg->seed);
 }
 
 static int config_defaults(struct config *cfg, const char *name)
@@ -316,6 +360,8 @@ static int config_defaults(struct config *cfg, const char *name)
 	cfg->admin_port = 9060;
 	cfg->file = strdup(name);
 	cfg->data_dir = strdup("./data");
+	cfg->media = (struct config_media_relay){
+	    .threads = 1, .timeout_s = 60, .quarantine_ms = 5000};
 	cfg->base_domains = calloc(ARRAY_SIZE(bases), sizeof(char *));
 	if (!cfg->file || !cfg->data_dir || !cfg->base_domains)
 		return -ENOMEM;
@@ -492,4 +538,15 @@ size_t config_gateway_count(const struct config *cfg)
 	for (size_t i = 0; i < cfg->nedges; i++)
 		n += cfg->edges[i].ngateways;
 	return n;
+}
+
+int config_set_data_dir(struct config *cfg, const char *dir)
+{
+	char *d = strdup(dir);
+
+	if (!d)
+		return -ENOMEM;
+	free(cfg->data_dir);
+	cfg->data_dir = d;
+	return 0;
 }

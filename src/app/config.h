@@ -32,6 +32,13 @@
 #define CONFIG_MAX_X_HEADERS    64
 #define CONFIG_MAX_PROBES       256
 
+/* seed: (per account for items; addresses and credentials at the store's limits) */
+#define CONFIG_MAX_SEED_ACCOUNTS 64
+#define CONFIG_MAX_SEED_ITEMS    64   /* ACLs, credential lists, domains: each, per account */
+#define CONFIG_MAX_SEED_ADDRS    100  /* per ACL (the store's limit) */
+#define CONFIG_MAX_SEED_CREDS    1000 /* per credential list (the store's limit) */
+#define CONFIG_SEED_NAME_MAX     64   /* ACL and credential list names */
+
 /* Call handling (calls:). Times in seconds. */
 struct config_calls {
 	uint32_t ring_timeout_s;    /* 60 */
@@ -57,8 +64,74 @@ struct config_probe {
 
 /* A static route (routes:), until domains and edges route calls. */
 struct config_route {
+	char *domain; /* glob on the SIP domain label ("acme"; "" for numeric hosts), default "*" */
 	char *match;  /* glob on the Request-URI user */
 	char *target; /* sip: URI template; {user} is the Request-URI user */
+};
+
+/*
+ * Store records seeded on start-up (seed:, applied by src/app/seed.c).
+ * Optional SIDs are NULL when not given (the store generates one); optional
+ * text is NULL when not given (the store's default).  Passwords are the
+ * config file's plaintext: the store keeps only their digest hashes.
+ */
+struct config_seed_acl {
+	char *sid, *name;
+	struct config_prefix *addrs; /* IPv4, no host bits beyond the prefix */
+	size_t naddrs;
+};
+
+struct config_seed_cred {
+	char *username, *password;
+};
+
+struct config_seed_credlist {
+	char *sid, *name;
+	struct config_seed_cred *creds;
+	size_t ncreds;
+};
+
+/* A domain's auth mappings, in the order of enum store_map. */
+enum config_seed_map {
+	CONFIG_SEED_CALL_ACL,
+	CONFIG_SEED_CALL_CREDS,
+	CONFIG_SEED_REG_CREDS,
+	CONFIG_SEED_NMAPS
+};
+
+struct config_seed_domain {
+	char *sid, *name, *friendly_name;
+	char *voice_url, *voice_method, *voice_fallback_url, *voice_fallback_method;
+	char *voice_status_callback_url, *voice_status_callback_method;
+	bool secure, sip_registration;
+	char *twiml; /* inline TwiML, validated by twiml_parse() */
+	/* Indexes into the account's acls (CALL_ACL) or credlists (the others). */
+	size_t *map[CONFIG_SEED_NMAPS];
+	size_t nmap[CONFIG_SEED_NMAPS];
+};
+
+struct config_seed_account {
+	char sid[CONFIG_SID_LEN + 1];
+	char *friendly_name, *auth_token;
+	struct config_seed_acl *acls;
+	size_t nacls;
+	struct config_seed_credlist *credlists;
+	size_t ncredlists;
+	struct config_seed_domain *domains;
+	size_t ndomains;
+};
+
+struct config_seed {
+	struct config_seed_account *accounts;
+	size_t naccounts;
+};
+
+/* media: the relay (the pools are per edge, in edges[].media). */
+struct config_media_relay {
+	unsigned threads;       /* 1-64 (1) */
+	bool strict_latch;      /* latch: strict | symmetric (symmetric) */
+	uint32_t timeout_s;     /* no packets: the call ends (60); 0 off */
+	uint32_t quarantine_ms; /* a freed port rests this long (5000) */
 };
 
 struct config {
@@ -85,6 +158,8 @@ struct config {
 	struct config_routing routing;
 	struct config_probe *probes;
 	size_t nprobes;
+	struct config_seed seed;
+	struct config_media_relay media;
 };
 
 /*
@@ -101,13 +176,16 @@ int config_parse(struct config **cfgp, const char *name, const char *text, size_
 
 const char *config_edge_kind_name(enum config_edge_kind kind);
 
-/* The first route after `after` (NULL: from the start) whose match covers user, or NULL. */
-const struct config_route *config_route_find(const struct config *cfg, const char *user,
-                                             const struct config_route *after);
+/* The first route after `after` (NULL: from the start) for the domain label and user, or NULL. */
+const struct config_route *config_route_find(const struct config *cfg, const char *domain,
+                                             const char *user, const struct config_route *after);
 /* Fills {user} in a route target; -E2BIG when out is too small. */
 int config_route_expand(const char *tpl, const char *user, char *out, size_t len);
 
 /* Total gateways over all edges. */
 size_t config_gateway_count(const struct config *cfg);
+
+/* Replaces data_dir (ixedge --data-dir); -ENOMEM. */
+int config_set_data_dir(struct config *cfg, const char *dir);
 
 #endif

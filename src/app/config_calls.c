@@ -110,7 +110,7 @@ static bool target_valid(const char *tpl)
 
 int config_routes(struct config_walk *c, yaml_node_t *n)
 {
-	static const char *const keys[] = {"match", "target"};
+	static const char *const keys[] = {"match", "target", "domain"};
 	struct config *cfg = c->cfg;
 	size_t count;
 	int rc = config_walk_seq(c, n, 0, CONFIG_MAX_ROUTES, &count);
@@ -121,12 +121,12 @@ int config_routes(struct config_walk *c, yaml_node_t *n)
 	if (!cfg->routes)
 		return config_walk_fail(c, n, "out of memory");
 	for (size_t i = 0; i < count && !rc; i++) {
-		yaml_node_t *it = config_walk_item(c, n, i), *v[2];
+		yaml_node_t *it = config_walk_item(c, n, i), *v[3];
 		size_t old = config_walk_index(c, i), o2;
 		const char *s;
 
 		cfg->nroutes = i + 1; /* counted before filling so a partial entry is freed */
-		rc = config_walk_map(c, it, keys, 2, 0x3, v);
+		rc = config_walk_map(c, it, keys, 3, 0x3, v);
 		if (!rc) {
 			o2 = config_walk_key(c, "match");
 			rc = config_walk_str(c, v[0], &s);
@@ -143,6 +143,12 @@ int config_routes(struct config_walk *c, yaml_node_t *n)
 				                     "({user} is replaced by the Request-URI user)",
 				                     config_walk_show(c, s));
 			rc = rc ? rc : config_walk_dup(c, v[1], s, &cfg->routes[i].target);
+			config_walk_pop(c, o2);
+		}
+		if (!rc) {
+			o2 = config_walk_key(c, "domain");
+			rc = v[2] ? config_walk_str(c, v[2], &s) : (s = "*", 0);
+			rc = rc ? rc : config_walk_dup(c, v[2] ? v[2] : it, s, &cfg->routes[i].domain);
 			config_walk_pop(c, o2);
 		}
 		config_walk_pop(c, old);
@@ -273,11 +279,12 @@ int config_route_expand(const char *tpl, const char *user, char *out, size_t len
 	return 0;
 }
 
-const struct config_route *config_route_find(const struct config *cfg, const char *user,
-                                             const struct config_route *after)
+const struct config_route *config_route_find(const struct config *cfg, const char *domain,
+                                             const char *user, const struct config_route *after)
 {
 	for (size_t i = after ? (size_t)(after - cfg->routes) + 1 : 0; i < cfg->nroutes; i++) {
-		if (fnmatch(cfg->routes[i].match, user, 0) == 0)
+		if (fnmatch(cfg->routes[i].domain, domain, FNM_CASEFOLD) == 0 &&
+		    fnmatch(cfg->routes[i].match, user, 0) == 0)
 			return &cfg->routes[i];
 	}
 	return NULL;
