@@ -92,9 +92,10 @@ static uint16_t refuse(char *why, size_t len, uint16_t status, const char *phras
  * status with the reason in `why`.
  */
 static uint16_t target_build(struct edge *e, const char *uri_text, int call_edge,
-                             const struct edge_gw *prefer, struct call_target *t, char *why,
-                             size_t whylen)
+                             const struct edge_gw *prefer, struct call_dial_target *dt,
+                             char *why, size_t whylen)
 {
+	struct call_target *t = &dt->t;
 	struct routing_choice ch = {.ruri = t->uri, .ruri_cap = sizeof(t->uri)};
 	struct routing_hop hops[CALL_MAX_HOPS];
 	struct sip_uri u;
@@ -109,6 +110,7 @@ static uint16_t target_build(struct edge *e, const char *uri_text, int call_edge
 		snprintf(why, whylen, "Not Found (%s)", msg);
 		return 404;
 	}
+	snprintf(dt->edge, sizeof(dt->edge), "%s", e->cfg->edges[ch.edge].name);
 	t->dst.proto = proto_of(ch.proto);
 	if (t->dst.proto == TP_TLS)
 		return refuse(why, whylen, 503, "Service Unavailable (TLS not served yet)");
@@ -152,7 +154,7 @@ static int route_h(void *arg, struct call *call, const struct sip_msg *inv,
 	const struct edge_gw *in_gw = src->lis ? tp_lis_tag(src->lis) : NULL;
 	const struct config_route *r = NULL;
 	struct routing_target rt;
-	struct call_target t = {0};
+	struct call_dial_target d = {0};
 	char user[256], raw[256], tpl[512], why[192];
 	int n = sip_unescape(inv->ruri.user, user, sizeof(user) - 1), call_edge;
 	uint16_t status = 404;
@@ -160,7 +162,7 @@ static int route_h(void *arg, struct call *call, const struct sip_msg *inv,
 	if (routing_resolve_host(e->routing, inv->ruri.host, &rt)) {
 		routing_target_phrase(&rt, why, sizeof(why));
 		log_info(MOD, "%s: %s", call_sid(call), why);
-		call_route_done(call, 404, why, NULL);
+		call_finish(call, 404, why);
 		return 0;
 	}
 	call_edge = rt.edge >= 0 ? rt.edge : in_gw ? in_gw->edge_idx : -1;
@@ -168,12 +170,12 @@ static int route_h(void *arg, struct call *call, const struct sip_msg *inv,
 		log_info(MOD, "%s: URI names edge %.*s but came in on a gateway of %s",
 		         call_sid(call), SLICE_ARG(rt.label), in_gw->edge->name);
 		if (e->cfg->routing.reject_edge_mismatch) {
-			call_route_done(call, 404, "Not Found (wrong edge for this gateway)", NULL);
+			call_finish(call, 404, "Not Found (wrong edge for this gateway)");
 			return 0;
 		}
 	}
 	if (n < 0 || inv->ruri.user.len >= sizeof(raw)) {
-		call_route_done(call, 404, "Not Found (bad user part)", NULL);
+		call_finish(call, 404, "Not Found (bad user part)");
 		return 0;
 	}
 	user[n] = '\0';
@@ -182,13 +184,13 @@ static int route_h(void *arg, struct call *call, const struct sip_msg *inv,
 	snprintf(why, sizeof(why), "Not Found (no route)");
 	while ((r = config_route_find(e->cfg, user, r))) {
 		/* The target gets the user as written (still %-escaped): it stays a valid URI. */
-		memset(&t, 0, sizeof(t));
+		memset(&d, 0, sizeof(d));
 		if (config_route_expand(r->target, raw, tpl, sizeof(tpl)))
 			continue;
-		status = target_build(e, tpl, call_edge, in_gw, &t, why, sizeof(why));
+		status = target_build(e, tpl, call_edge, in_gw, &d, why, sizeof(why));
 		if (status)
 			break;
-		if (!probed_down(e, &t.dst.addr))
+		if (!probed_down(e, &d.t.dst.addr))
 			break;
 		log_info(MOD, "%s: target %s is down (probe); trying the next route",
 		         call_sid(call), tpl);
@@ -197,11 +199,10 @@ static int route_h(void *arg, struct call *call, const struct sip_msg *inv,
 	}
 	if (!r || status) {
 		log_info(MOD, "%s: user '%s': %s", call_sid(call), user, why);
-		call_route_done(call, status ? status : 404, why, NULL);
+		call_finish(call, status ? status : 404, why);
 		return 0;
 	}
-	call_route_done(call, 0, NULL, &t);
-	return 0;
+	return call_dial(call, &(struct call_dial){.to = &d, .n = 1, .relay_final = true});
 }
 
 /* -------------------------------------------------------------- probes */
@@ -236,7 +237,8 @@ static void probe_resp_h(void *arg, struct txn *ct, struct sip_msg *resp, int er
 static void probe_send(struct edge_probe *p)
 {
 	struct edge *e = p->e;
-	struct call_target t = {0};
+	struct call_dial_target d = {0};
+	struct call_target t;
 	struct buf out = {0};
 	struct sip_edit h[8];
 	char via[160], from[160], callid[64], branch[40], tag[24], why[128];
@@ -246,8 +248,9 @@ static void probe_send(struct edge_probe *p)
 	size_t n = 0;
 	int len;
 
-	if (target_build(e, p->conf->target, -1, NULL, &t, why, sizeof(why)))
+	if (target_build(e, p->conf->target, -1, NULL, &d, why, sizeof(why)))
 		return;
+	t = d.t;
 	local = tp_lis_addr(t.hops[0]);
 	tp_sockaddr_fmt(local, host, sizeof(host));
 	txn_branch_new(branch, sizeof(branch));
@@ -560,7 +563,8 @@ int edge_start(struct edge *e, uv_loop_t *loop, const struct config *cfg)
 		goto fail;
 	io = (struct txn_io){.send = io_send, .send_response = io_send_response, .ctx = e->tp};
 	calls_conf_from(cfg, &cc);
-	rc = calls_alloc(&e->cs, &e->heap, &io, &cc, route_h, e);
+	rc = calls_alloc(&e->cs, &e->heap, &io, &cc,
+	                 &(struct call_ctl){.start = route_h, .arg = e});
 	if (rc)
 		goto fail;
 	calls_tu(e->cs, &tu);

@@ -205,7 +205,7 @@ void calls_tu(struct calls *cs, struct txn_tu *tu)
 }
 
 int calls_alloc(struct calls **csp, struct tmr_heap *heap, const struct txn_io *io,
-                const struct calls_conf *conf, call_route_h *route, void *route_arg)
+                const struct calls_conf *conf, const struct call_ctl *ctl)
 {
 	struct calls *cs = calloc(1, sizeof(*cs));
 
@@ -218,8 +218,7 @@ int calls_alloc(struct calls **csp, struct tmr_heap *heap, const struct txn_io *
 	cs->conf = *conf;
 	cs->heap = heap;
 	cs->io = *io;
-	cs->route = route;
-	cs->route_arg = route_arg;
+	cs->ctl = *ctl;
 	*csp = cs;
 	return 0;
 }

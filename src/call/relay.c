@@ -56,7 +56,7 @@ static void gc_h(void *arg)
 
 static struct leg *other_leg(struct leg *leg)
 {
-	return leg == &leg->call->a ? &leg->call->b : &leg->call->a;
+	return leg == &leg->call->a ? leg->call->b : &leg->call->a;
 }
 
 static void reply(struct relay *r, uint16_t status, const struct sip_msg *resp)
@@ -161,8 +161,8 @@ void relay_release_held(struct call *call, bool relay)
 	call->held_st = NULL;
 	call->held_req = NULL;
 	/* Still waiting for an answer (not cancelled meanwhile): relay it now. */
-	if (relay && call->state == CALL_ANSWERED && txn_state(st) == TXN_PROCEEDING)
-		relay_start(&call->b, st, req);
+	if (relay && call->state == CALL_BRIDGED && txn_state(st) == TXN_PROCEEDING)
+		relay_start(call->b, st, req);
 	else
 		txn_detach(st); /* the transaction layer answers it (500, or 487 if cancelled) */
 	mem_deref(st);
@@ -183,7 +183,10 @@ void relay_request(struct leg *from, struct txn *st, struct sip_msg *req)
 	case SIP_METHOD_BYE:
 		txn_reply(st, 200, NULL, SLICE_NULL, NULL, 0, SLICE_NULL);
 		from->dlg.state = DIALOG_TERMINATED;
-		call_end(call, from == &call->a ? "caller hung up" : "callee hung up", from);
+		if (from == &call->a)
+			call_end(call, "caller hung up", from);
+		else if (from == call->b)
+			call_bridge_over(call, "callee hung up", from);
 		return;
 	case SIP_METHOD_PRACK:
 		/* The edge never sends reliable provisionals. */
@@ -202,7 +205,8 @@ void relay_request(struct leg *from, struct txn *st, struct sip_msg *req)
 	default:
 		break;
 	}
-	if (call->state != CALL_ANSWERED || to->dlg.state != DIALOG_CONFIRMED) {
+	if (call->state != CALL_BRIDGED || !to || to->dlg.state != DIALOG_CONFIRMED ||
+	    (from != &call->a && from != call->b)) {
 		txn_reply(st, 491, "Request Pending (call not established)", SLICE_NULL, NULL, 0,
 		          SLICE_NULL);
 		return;
