@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "app/edge.h"
+#include "app/inbound.h"
 #include "base/rand.h"
 #include "ixedge/prom.h"
 
@@ -141,67 +142,88 @@ static uint16_t target_build(struct edge *e, const char *uri_text, int call_edge
 	return 0;
 }
 
-/*
- * The routing hook.  The Request-URI host names the domain and edge
- * (routing_resolve_host: unknown base or edge -> 404 naming it).  Static
- * routes (routes: in the config) then pick the target: the first whose glob
- * matches the Request-URI user and whose target is not probed down.
- */
-static int route_h(void *arg, struct call *call, const struct sip_msg *inv,
-                   const struct tp_peer *src)
+/* The edge a call is in: the one its Request-URI names, else its gateway's (-1: none). */
+static int call_edge_of(struct edge *e, const struct sip_msg *inv, const struct tp_peer *src)
 {
-	struct edge *e = arg;
 	const struct edge_gw *in_gw = src->lis ? tp_lis_tag(src->lis) : NULL;
-	const struct config_route *r = NULL;
 	struct routing_target rt;
+
+	if (routing_resolve_host(e->routing, inv->ruri.host, &rt) == 0 && rt.edge >= 0)
+		return rt.edge;
+	return in_gw ? in_gw->edge_idx : -1;
+}
+
+uint16_t edge_target_for_call(struct edge *e, struct call *call, const char *uri,
+                              struct call_dial_target *d, char *why, size_t whylen)
+{
+	const struct tp_peer *src = call_inbound_peer(call);
+	const struct edge_gw *in_gw = src->lis ? tp_lis_tag(src->lis) : NULL;
+	uint16_t status =
+	    target_build(e, uri, call_edge_of(e, call_invite(call), src), in_gw, d, why, whylen);
+
+	if (!status && probed_down(e, &d->t.dst.addr)) {
+		snprintf(why, whylen, "Service Unavailable (target down)");
+		return 503;
+	}
+	return status;
+}
+
+/* The Request-URI user, unescaped, for route globs; false when it cannot be. */
+static bool route_user(const struct sip_msg *inv, char *user, size_t cap)
+{
+	int n = sip_unescape(inv->ruri.user, user, cap - 1);
+
+	if (n < 0 || inv->ruri.user.len >= cap)
+		return false;
+	user[n] = '\0';
+	return true;
+}
+
+bool edge_route_exists(struct edge *e, const struct sip_msg *inv)
+{
+	char user[256];
+
+	return route_user(inv, user, sizeof(user)) && config_route_find(e->cfg, user, NULL);
+}
+
+/*
+ * Static routes (routes: in the config) for calls to no stored domain: the
+ * first route whose glob matches the Request-URI user and whose target is
+ * not probed down.  The caller gets the callee's final when the dial fails.
+ */
+int edge_route_static(struct edge *e, struct call *call, const struct sip_msg *inv,
+                      const struct tp_peer *src)
+{
+	const struct config_route *r = NULL;
 	struct call_dial_target d = {0};
 	char user[256], raw[256], tpl[512], why[192];
-	int n = sip_unescape(inv->ruri.user, user, sizeof(user) - 1), call_edge;
 	uint16_t status = 404;
+	const char *target = NULL;
 
-	if (routing_resolve_host(e->routing, inv->ruri.host, &rt)) {
-		routing_target_phrase(&rt, why, sizeof(why));
-		log_info(MOD, "%s: %s", call_sid(call), why);
-		call_finish(call, 404, why);
+	if (!route_user(inv, user, sizeof(user))) {
+		call_finish(call, 404, "Not Found (bad user part)", NULL);
 		return 0;
 	}
-	call_edge = rt.edge >= 0 ? rt.edge : in_gw ? in_gw->edge_idx : -1;
-	if (rt.edge >= 0 && in_gw && rt.edge != in_gw->edge_idx) {
-		log_info(MOD, "%s: URI names edge %.*s but came in on a gateway of %s",
-		         call_sid(call), SLICE_ARG(rt.label), in_gw->edge->name);
-		if (e->cfg->routing.reject_edge_mismatch) {
-			call_finish(call, 404, "Not Found (wrong edge for this gateway)");
-			return 0;
-		}
-	}
-	if (n < 0 || inv->ruri.user.len >= sizeof(raw)) {
-		call_finish(call, 404, "Not Found (bad user part)");
-		return 0;
-	}
-	user[n] = '\0';
 	memcpy(raw, inv->ruri.user.p, inv->ruri.user.len);
 	raw[inv->ruri.user.len] = '\0';
 	snprintf(why, sizeof(why), "Not Found (no route)");
 	while ((r = config_route_find(e->cfg, user, r))) {
 		/* The target gets the user as written (still %-escaped): it stays a valid URI. */
-		memset(&d, 0, sizeof(d));
 		if (config_route_expand(r->target, raw, tpl, sizeof(tpl)))
 			continue;
-		status = target_build(e, tpl, call_edge, in_gw, &d, why, sizeof(why));
-		if (status)
-			break;
-		if (!probed_down(e, &d.t.dst.addr))
+		target = tpl;
+		status = edge_target_for_call(e, call, tpl, &d, why, sizeof(why));
+		if (status != 503 || strcmp(why, "Service Unavailable (target down)"))
 			break;
 		log_info(MOD, "%s: target %s is down (probe); trying the next route",
 		         call_sid(call), tpl);
-		status = 503;
-		snprintf(why, sizeof(why), "Service Unavailable (target down)");
 	}
-	if (!r || status) {
+	if (!target || status) {
 		log_info(MOD, "%s: user '%s': %s", call_sid(call), user, why);
-		call_finish(call, status ? status : 404, why);
+		call_finish(call, status ? status : 404, why, NULL);
 		return 0;
 	}
+	(void)src;
 	return call_dial(call, &(struct call_dial){.to = &d, .n = 1, .relay_final = true});
 }
 
@@ -309,16 +331,6 @@ static int probes_start(struct edge *e)
 
 /* ------------------------------------------------------------ metrics */
 
-static int counter(struct buf *b, const char *name, const char *help, uint64_t v)
-{
-	return prom_header(b, name, "counter", help) || prom_value(b, name, NULL, 0, (double)v);
-}
-
-static int gauge(struct buf *b, const char *name, const char *help, uint64_t v)
-{
-	return prom_header(b, name, "gauge", help) || prom_value(b, name, NULL, 0, (double)v);
-}
-
 int edge_metrics(void *arg, struct buf *out)
 {
 	struct edge *e = arg;
@@ -333,14 +345,14 @@ int edge_metrics(void *arg, struct buf *out)
 	xs = txns_stats(e->tl);
 	cs = calls_stats(e->cs);
 
-	rc = rc ? rc : gauge(out, "ixedge_transactions", "Live SIP transactions.", xs->live);
+	rc = rc ? rc : prom_gauge(out, "ixedge_transactions", "Live SIP transactions.", xs->live);
 	rc = rc ? rc
-	        : gauge(out, "ixedge_dialogs", "Live SIP dialogs (call legs).", cs->live_dialogs);
-	rc = rc ? rc : gauge(out, "ixedge_calls", "Live calls.", cs->live_calls);
-	rc = rc ? rc : counter(out, "ixedge_calls_started_total", "Calls started.", cs->started);
-	rc = rc ? rc : counter(out, "ixedge_calls_answered_total", "Calls answered.", cs->answered);
+	        : prom_gauge(out, "ixedge_dialogs", "Live SIP dialogs (call legs).", cs->live_dialogs);
+	rc = rc ? rc : prom_gauge(out, "ixedge_calls", "Live calls.", cs->live_calls);
+	rc = rc ? rc : prom_counter(out, "ixedge_calls_started_total", "Calls started.", cs->started);
+	rc = rc ? rc : prom_counter(out, "ixedge_calls_answered_total", "Calls answered.", cs->answered);
 	rc = rc ? rc
-	        : counter(out, "ixedge_calls_failed_total", "Calls that ended unanswered.",
+	        : prom_counter(out, "ixedge_calls_failed_total", "Calls that ended unanswered.",
 	                  cs->failed);
 	rc = rc ? rc
 	        : prom_header(out, "ixedge_calls_ended_total", "counter",
@@ -398,23 +410,23 @@ int edge_metrics(void *arg, struct buf *out)
 		                     (double)ts->tx_msgs[p]);
 	}
 	rc = rc ? rc
-	        : counter(out, "ixedge_sip_parse_errors_total", "Messages that failed to parse.",
+	        : prom_counter(out, "ixedge_sip_parse_errors_total", "Messages that failed to parse.",
 	                  ts->parse_errors);
 	rc = rc ? rc
-	        : counter(out, "ixedge_sip_dropped_total", "Messages dropped unanswered.",
+	        : prom_counter(out, "ixedge_sip_dropped_total", "Messages dropped unanswered.",
 	                  ts->dropped);
 	rc = rc ? rc
-	        : counter(out, "ixedge_sip_retransmissions_total",
+	        : prom_counter(out, "ixedge_sip_retransmissions_total",
 	                  "Requests and responses the edge re-sent.", xs->retransmissions);
 	rc = rc ? rc
-	        : counter(out, "ixedge_sip_retransmissions_absorbed_total",
+	        : prom_counter(out, "ixedge_sip_retransmissions_absorbed_total",
 	                  "Retransmissions received and absorbed.", xs->absorbed);
 	rc = rc ? rc
-	        : counter(out, "ixedge_sip_transaction_timeouts_total",
+	        : prom_counter(out, "ixedge_sip_transaction_timeouts_total",
 	                  "Client transactions that timed out.", xs->timeouts);
-	rc = rc ? rc : gauge(out, "ixedge_tcp_connections", "Open TCP connections.", ts->tcp_conns);
+	rc = rc ? rc : prom_gauge(out, "ixedge_tcp_connections", "Open TCP connections.", ts->tcp_conns);
 	rc = rc ? rc
-	        : counter(out, "ixedge_call_failovers_total",
+	        : prom_counter(out, "ixedge_call_failovers_total",
 	                  "Outbound gateway paths abandoned for the next one.", cs->failovers);
 	if (e->nprobes) {
 		rc =
@@ -537,6 +549,7 @@ int edge_start(struct edge *e, uv_loop_t *loop, const struct config *cfg)
 	struct tp_conf tc;
 	struct txn_conf xc;
 	struct calls_conf cc;
+	struct call_ctl ctl;
 	struct txn_tu tu;
 	struct txn_io io;
 	char listen[80];
@@ -563,8 +576,8 @@ int edge_start(struct edge *e, uv_loop_t *loop, const struct config *cfg)
 		goto fail;
 	io = (struct txn_io){.send = io_send, .send_response = io_send_response, .ctx = e->tp};
 	calls_conf_from(cfg, &cc);
-	rc = calls_alloc(&e->cs, &e->heap, &io, &cc,
-	                 &(struct call_ctl){.start = route_h, .arg = e});
+	inbound_ctl(e, &ctl);
+	rc = calls_alloc(&e->cs, &e->heap, &io, &cc, &ctl);
 	if (rc)
 		goto fail;
 	calls_tu(e->cs, &tu);
@@ -585,7 +598,9 @@ int edge_start(struct edge *e, uv_loop_t *loop, const struct config *cfg)
 	    cfg->routing.default_edge
 	        ? routing_edge_find(e->routing, slice_cstr(cfg->routing.default_edge), NULL)
 	        : 0;
-	rc = listen_all(e);
+	rc = inbound_open(e);
+	if (!rc)
+		rc = listen_all(e);
 	if (!rc)
 		rc = probes_start(e);
 	if (rc)
@@ -625,6 +640,7 @@ void edge_stop(struct edge *e)
 	if (e->cs)
 		calls_free(e->cs);
 	e->cs = NULL;
+	inbound_close(e);
 	if (e->admin)
 		admin_stop(e->admin);
 	e->admin = NULL;

@@ -37,6 +37,7 @@ static void call_destroy(void *obj)
 		a->inv = mem_deref(a->inv);
 	}
 	mem_deref(call->a_req);
+	mem_deref(call->ctx);
 	cs->stats.live_calls--;
 }
 
@@ -312,15 +313,17 @@ void call_force_end(struct call *call, const char *reason)
 	mem_deref(call);
 }
 
-void call_finish(struct call *call, uint16_t status, const char *reason)
+void call_finish(struct call *call, uint16_t status, const char *phrase, const char *why)
 {
 	if (call->state == CALL_ENDED)
 		return;
 	if (!call->a_answered) {
 		call->final_status = status;
-		snprintf(call->final_reason, sizeof(call->final_reason), "%s", reason ? reason : "");
+		snprintf(call->final_reason, sizeof(call->final_reason), "%s", phrase ? phrase : "");
 	}
-	call_end(call, reason ? reason : "ended by the application", NULL);
+	snprintf(call->end_text, sizeof(call->end_text), "%s",
+	         why ? why : phrase ? phrase : "ended by the application");
+	call_end(call, call->end_text, NULL);
 }
 
 /* ------------------------------------------------------------- timers */
@@ -586,12 +589,18 @@ int call_dial(struct call *call, const struct call_dial *d)
 
 void call_set_ctx(struct call *call, void *ctx)
 {
-	call->ctx = ctx;
+	mem_deref(call->ctx);
+	call->ctx = mem_ref(ctx);
 }
 
 void *call_ctx(const struct call *call)
 {
 	return call->ctx;
+}
+
+const struct sip_msg *call_invite(const struct call *call)
+{
+	return call->a_req;
 }
 
 bool call_answered(const struct call *call)
@@ -609,6 +618,7 @@ void call_set_inbound_edge(struct call *call, const char *edge)
 void call_new(struct calls *cs, struct txn *st, struct sip_msg *req, const struct tp_peer *src)
 {
 	struct call *call;
+	void *ctx = NULL;
 	char tag[24];
 	struct slice t = {tag, dialog_tag_new(tag, sizeof(tag))};
 
@@ -617,11 +627,15 @@ void call_new(struct calls *cs, struct txn *st, struct sip_msg *req, const struc
 		txn_reply(st, 483, NULL, t, NULL, 0, SLICE_NULL);
 		return;
 	}
+	if (cs->ctl.admit && cs->ctl.admit(cs->ctl.arg, st, req, src, &ctx))
+		return;
 	call = mem_alloc(sizeof(*call), call_destroy);
 	if (!call) {
 		txn_reply(st, 503, NULL, t, NULL, 0, SLICE_NULL);
+		mem_deref(ctx);
 		return;
 	}
+	call->ctx = ctx;
 	cs->stats.live_calls++;
 	call->cs = cs;
 	call->a = (struct leg){.kind = OWNER_LEG, .call = call};

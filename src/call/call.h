@@ -126,6 +126,14 @@ struct call_rec {
  * call.  ended is the last call for a call.  record and ended may be NULL.
  */
 struct call_ctl {
+	/*
+	 * Before a call exists (may be NULL): refuses the INVITE by answering st
+	 * itself (txn_reply, with a To tag) and returning non-zero, or admits it
+	 * with 0 and *ctx (a mem object or NULL), which becomes the call's
+	 * (call_ctx()); the call drops that reference when it is freed.
+	 */
+	int (*admit)(void *arg, struct txn *st, const struct sip_msg *invite,
+	             const struct tp_peer *src, void **ctx);
 	int (*start)(void *arg, struct call *call, const struct sip_msg *invite,
 	             const struct tp_peer *src);
 	void (*dial_done)(void *arg, struct call *call, const struct call_dial_result *res);
@@ -145,14 +153,17 @@ int call_answer(struct call *call);
 /* Places a dial; -EBUSY while one runs or is bridged, -EINVAL bad dial. */
 int call_dial(struct call *call, const struct call_dial *d);
 /*
- * Ends the call: an unanswered caller gets status (and reason phrase, NULL
- * for the standard one), an answered one a BYE; a running dial is cancelled.
+ * Ends the call: an unanswered caller gets status with phrase (NULL: the
+ * standard one), an answered one a BYE; a running dial is cancelled.  why
+ * is the end reason for the log and the record (NULL: the phrase).
  */
-void call_finish(struct call *call, uint16_t status, const char *reason);
+void call_finish(struct call *call, uint16_t status, const char *phrase, const char *why);
 
-/* The controller's per-call pointer (NULL until set). */
+/* The controller's per-call mem object (NULL until set; the call holds a reference). */
 void call_set_ctx(struct call *call, void *ctx);
 void *call_ctx(const struct call *call);
+/* The inbound INVITE (valid while the call lives). */
+const struct sip_msg *call_invite(const struct call *call);
 /* Whether the caller has been answered (2xx sent). */
 bool call_answered(const struct call *call);
 /* The media pool of the inbound leg ("" = the edge does not anchor it). */

@@ -93,6 +93,7 @@ struct call {
 	struct call_dial dial;        /* the running dial (targets copied into forks) */
 	char caller_id[256];          /* the running dial's From URI, "" = the caller's */
 	char final_reason[128];       /* reason phrase for the caller's final, "" = standard */
+	char end_text[160];           /* an end reason set by the controller */
 	char edge[32];                /* the inbound leg's edge */
 	uint32_t st_interval_s;
 	uint64_t start_ms, answer_ms, end_ms;
