@@ -454,7 +454,7 @@ int edge_metrics(void *arg, struct buf *out)
 			                     (double)st->ups);
 		}
 	}
-	return rc;
+	return rc ? rc : inbound_metrics(e, out);
 }
 
 /* -------------------------------------------------------- start / stop */

@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -10,6 +11,7 @@
 #include "app/seed.h"
 #include "control/twiml.h"
 #include "domain/digest.h"
+#include "ixedge/prom.h"
 #include "store/store.h"
 
 #define MOD "inbound"
@@ -49,6 +51,7 @@ struct inbound {
 	struct tmr poll_tmr;
 	uv_work_t load_work;
 	bool loading;
+	bool closing; /* closed while loading: the load's completion frees it */
 	struct store_snapshot *loaded; /* handed from the worker to the loop */
 	struct store_err load_err;
 	int load_rc;
@@ -616,12 +619,17 @@ static void load_work_h(uv_work_t *w)
 }
 
 static void poll_h(void *arg);
+static void inbound_free(struct inbound *in);
 
 static void load_done_h(uv_work_t *w, int status)
 {
 	struct inbound *in = w->data;
 
 	in->loading = false;
+	if (in->closing) {
+		inbound_free(in);
+		return;
+	}
 	if (status == 0 && in->load_rc == 0 && in->loaded) {
 		log_info(MOD, "store changed: snapshot %llu (%zu domains)",
 		         (unsigned long long)in->loaded->version, in->loaded->ndomains);
@@ -698,22 +706,31 @@ int inbound_open(struct edge *e)
 	return 0;
 }
 
-void inbound_close(struct edge *e)
+static void inbound_free(struct inbound *in)
 {
-	struct inbound *in = e->in;
-
-	if (!in)
-		return;
-	tmr_cancel(&in->poll_tmr);
-	if (in->records)
-		store_worker_stop(in->records);
 	mem_deref(in->snap);
 	mem_deref(in->loaded);
 	mem_deref(in->digest);
 	mem_deref(in->loader);
 	mem_deref(in->store);
 	free(in);
+}
+
+void inbound_close(struct edge *e)
+{
+	struct inbound *in = e->in;
+
+	if (!in)
+		return;
 	e->in = NULL;
+	tmr_cancel(&in->poll_tmr);
+	if (in->records)
+		store_worker_stop(in->records);
+	in->records = NULL;
+	if (in->loading)
+		in->closing = true; /* the loader thread still uses in->loader */
+	else
+		inbound_free(in);
 }
 
 int inbound_metrics(struct edge *e, struct buf *out)
