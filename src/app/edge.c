@@ -179,11 +179,22 @@ static bool route_user(const struct sip_msg *inv, char *user, size_t cap)
 	return true;
 }
 
+/* The SIP domain label the Request-URI names ("" for numeric hosts), for route globs. */
+static void route_domain(struct edge *e, const struct sip_msg *inv, char *out, size_t cap)
+{
+	struct routing_target rt;
+
+	if (routing_resolve_host(e->routing, inv->ruri.host, &rt))
+		rt.domain = SLICE_NULL;
+	snprintf(out, cap, "%.*s", SLICE_ARG(rt.domain));
+}
+
 bool edge_route_exists(struct edge *e, const struct sip_msg *inv)
 {
-	char user[256];
+	char user[256], dom[128];
 
-	return route_user(inv, user, sizeof(user)) && config_route_find(e->cfg, user, NULL);
+	route_domain(e, inv, dom, sizeof(dom));
+	return route_user(inv, user, sizeof(user)) && config_route_find(e->cfg, dom, user, NULL);
 }
 
 /*
@@ -196,7 +207,7 @@ int edge_route_static(struct edge *e, struct call *call, const struct sip_msg *i
 {
 	const struct config_route *r = NULL;
 	struct call_dial_target d = {0};
-	char user[256], raw[256], tpl[512], why[192];
+	char user[256], raw[256], tpl[512], why[192], dom[128];
 	uint16_t status = 404;
 	const char *target = NULL;
 
@@ -206,8 +217,9 @@ int edge_route_static(struct edge *e, struct call *call, const struct sip_msg *i
 	}
 	memcpy(raw, inv->ruri.user.p, inv->ruri.user.len);
 	raw[inv->ruri.user.len] = '\0';
+	route_domain(e, inv, dom, sizeof(dom));
 	snprintf(why, sizeof(why), "Not Found (no route)");
-	while ((r = config_route_find(e->cfg, user, r))) {
+	while ((r = config_route_find(e->cfg, dom, user, r))) {
 		/* The target gets the user as written (still %-escaped): it stays a valid URI. */
 		if (config_route_expand(r->target, raw, tpl, sizeof(tpl)))
 			continue;
@@ -454,7 +466,8 @@ int edge_metrics(void *arg, struct buf *out)
 			                     (double)st->ups);
 		}
 	}
-	return rc ? rc : inbound_metrics(e, out);
+	rc = rc ? rc : inbound_metrics(e, out);
+	return rc ? rc : media_metrics(e->media, out);
 }
 
 /* -------------------------------------------------------- start / stop */
@@ -531,6 +544,63 @@ static int listen_all(struct edge *e)
 	return 0;
 }
 
+/*
+ * The relay and one pool per edge.  A pool binds the edge's media
+ * addresses; a range given as a prefix (what customers allow-list) binds
+ * its first host address.
+ */
+static int media_start(struct edge *e)
+{
+	const struct config *cfg = e->cfg;
+	struct media_conf mc;
+	int rc;
+
+	media_conf_default(&mc);
+	mc.threads = cfg->media.threads;
+	mc.strict_latch = cfg->media.strict_latch;
+	mc.quarantine_ms = cfg->media.quarantine_ms;
+	rc = media_alloc(&e->media, &mc);
+	if (rc) {
+		log_error(MOD, "cannot start the media relay: %s", strerror(-rc));
+		return rc;
+	}
+	for (size_t i = 0; i < cfg->nedges; i++) {
+		const struct config_edge *ed = &cfg->edges[i];
+		struct sockaddr_storage addrs[16];
+		size_t n = 0;
+
+		for (size_t k = 0; k < ed->media.naddrs && n < ARRAY_SIZE(addrs); k++) {
+			const struct config_prefix *p = &ed->media.addrs[k];
+			struct sockaddr_storage *ss = &addrs[n++];
+
+			memset(ss, 0, sizeof(*ss));
+			if (p->ip.family == AF_INET) {
+				struct sockaddr_in *in = (struct sockaddr_in *)ss;
+				uint32_t a = ntohl(p->ip.a.v4.s_addr);
+
+				in->sin_family = AF_INET;
+				in->sin_addr.s_addr = htonl(p->plen < 31 ? a + 1 : a);
+			} else {
+				struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+
+				in6->sin6_family = AF_INET6;
+				in6->sin6_addr = p->ip.a.v6;
+				if (p->plen < 127)
+					in6->sin6_addr.s6_addr[15] |= 1;
+			}
+		}
+		if (!n)
+			continue;
+		rc = media_pool_add(e->media, ed->name, addrs, n, ed->media.port_min,
+		                    ed->media.port_max);
+		if (rc) {
+			log_error(MOD, "media pool of edge %s: %s", ed->name, strerror(-rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
 static void calls_conf_from(const struct config *cfg, struct calls_conf *cc)
 {
 	calls_conf_default(cc);
@@ -542,6 +612,7 @@ static void calls_conf_from(const struct config *cfg, struct calls_conf *cc)
 	memcpy(cc->account_sid, cfg->calls.account_sid, sizeof(cc->account_sid));
 	if (cfg->calls.x_headers)
 		cc->xhdr_allow = (const char *const *)cfg->calls.x_headers;
+	cc->media_timeout_ms = cfg->media.timeout_s * 1000;
 }
 
 int edge_start(struct edge *e, uv_loop_t *loop, const struct config *cfg)
@@ -575,7 +646,11 @@ int edge_start(struct edge *e, uv_loop_t *loop, const struct config *cfg)
 	if (rc)
 		goto fail;
 	io = (struct txn_io){.send = io_send, .send_response = io_send_response, .ctx = e->tp};
+	rc = media_start(e);
+	if (rc)
+		goto fail;
 	calls_conf_from(cfg, &cc);
+	cc.media = e->media;
 	inbound_ctl(e, &ctl);
 	rc = calls_alloc(&e->cs, &e->heap, &io, &cc, &ctl);
 	if (rc)
@@ -641,6 +716,8 @@ void edge_stop(struct edge *e)
 		calls_free(e->cs);
 	e->cs = NULL;
 	inbound_close(e);
+	media_free(e->media);
+	e->media = NULL;
 	if (e->admin)
 		admin_stop(e->admin);
 	e->admin = NULL;

@@ -57,6 +57,7 @@ struct edge {
 	struct routing *routing;
 	int default_edge;
 	struct inbound *in; /* store, access control, TwiML (inbound.c) */
+	struct media *media; /* the relay: one pool per edge */
 	struct edge_probe *probes;
 	size_t nprobes;
 	uv_signal_t sigint, sigterm;

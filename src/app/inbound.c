@@ -242,7 +242,7 @@ static int admit_h(void *arg, struct txn *st, const struct sip_msg *req,
 		return -ENOENT;
 	}
 	if (rt.edge >= 0 && in_gw && rt.edge != in_gw->edge_idx) {
-		log_info(MOD, "INVITE to %.*s names edge %.*s but came in on a gateway of %s",
+		log_info(MOD, "INVITE to %.*s: URI names edge %.*s but came in on a gateway of %s",
 		         SLICE_ARG(req->ruri.host), SLICE_ARG(rt.label), in_gw->edge->name);
 		if (e->cfg->routing.reject_edge_mismatch) {
 			refuse(in, st, req, src, REFUSE_EDGE_MISMATCH, 404,

@@ -26,7 +26,9 @@ static void call_destroy(void *obj)
 	tmr_cancel(&call->max_tmr);
 	tmr_cancel(&call->st_tmr);
 	tmr_cancel(&call->refresh_tmr);
+	tmr_cancel(&call->media_tmr);
 	fork_free_all(call);
+	cmedia_leg_free(a);
 	calls_unindex(cs, a);
 	if (a->dlg.state != DIALOG_NONE)
 		leg_dialog_count(a, false);
@@ -256,6 +258,7 @@ void call_end(struct call *call, const char *reason, struct leg *by)
 	tmr_cancel(&call->max_tmr);
 	tmr_cancel(&call->st_tmr);
 	tmr_cancel(&call->refresh_tmr);
+	tmr_cancel(&call->media_tmr);
 
 	/* The caller still waits for a final response. */
 	if (call->a.inv && !call->a_done) {
@@ -281,6 +284,9 @@ void call_end(struct call *call, const char *reason, struct leg *by)
 		f->hung_up_by = call->hung_up_by;
 		call_record(call, f);
 	}
+	for (struct fork *f = call->forks; f; f = f->next)
+		cmedia_leg_free(&f->leg);
+	cmedia_leg_free(&call->a);
 	if (call->a_answered)
 		call->final_status = call->final_status ? call->final_status : 200;
 	call->state = CALL_ENDED;
@@ -331,6 +337,19 @@ void call_finish(struct call *call, uint16_t status, const char *phrase, const c
 static void max_duration_h(void *arg)
 {
 	call_end(arg, "maximum call duration", NULL);
+}
+
+/* No packet on any stream for the media timeout (holds excepted): the call is dead. */
+static void media_check_h(void *arg)
+{
+	struct call *call = arg;
+	uint32_t t = call->cs->conf.media_timeout_ms;
+
+	if (cmedia_idle(call, t)) {
+		call_end(call, "media timeout", NULL);
+		return;
+	}
+	tmr_start(&call->media_tmr, call->cs->heap, t / 4 ? t / 4 : 1, media_check_h, call);
 }
 
 static void session_expired_h(void *arg)
@@ -411,16 +430,31 @@ void call_session_refreshed(struct call *call, const struct sip_msg *resp2xx)
 
 static void call_a_answered(struct call *call);
 
-void call_a_reply(struct call *call, const struct sip_msg *resp, uint16_t status,
-                  struct slice body)
+void call_a_reply(struct call *call, struct leg *from, const struct sip_msg *resp,
+                  uint16_t status)
 {
 	struct sip_edit h[40];
+	struct buf tmp = {0};
+	struct slice body;
 	size_t n = 0;
-	char contact[160];
+	char contact[160], why[128];
+	uint16_t st;
 	int len;
 
 	if (!call->a.inv || call->a_done)
 		return;
+	st = from ? cmedia_body(from, &call->a, resp, &body, &tmp, why, sizeof(why)) : 0;
+	if (!from)
+		body = resp ? resp->body : SLICE_NULL;
+	if (st && status < 200) {
+		body = SLICE_NULL; /* a provisional goes on without its early media */
+		resp = NULL;
+	} else if (st) {
+		log_info("call", "%s: callee's SDP refused: %s", call->sid, why);
+		status = st == 503 ? 503 : 500;
+		body = SLICE_NULL;
+		resp = NULL;
+	}
 	if (status >= 200)
 		call->a_done = true;
 	len = snprintf(contact, sizeof(contact), "<%s>", call->a.contact);
@@ -433,12 +467,12 @@ void call_a_reply(struct call *call, const struct sip_msg *resp, uint16_t status
 	    SIP_EDIT_ADD, SIP_HDR_SERVER, {0}, slice_cstr(call->cs->conf.user_agent)};
 	if (resp)
 		call_copy_headers(resp, h, &n, ARRAY_SIZE(h), false);
-	else if (body.len)
-		h[n++] = (struct sip_edit){
-		    SIP_EDIT_ADD, SIP_HDR_CONTENT_TYPE, {0}, SLICE("application/sdp")};
 	txn_reply(call->a.inv, status, NULL, call->a.dlg.local_tag, h, n, body);
+	buf_free(&tmp);
 	if (status >= 200 && status < 300)
 		call_a_answered(call);
+	else if (status >= 300 && st)
+		call_end(call, "callee's SDP refused", NULL);
 }
 
 /* The caller has its 2xx: the call is answered (counters, duration limit). */
@@ -453,6 +487,8 @@ static void call_a_answered(struct call *call)
 	dialog_confirm(&call->a.dlg);
 	if (cs->conf.max_duration_ms)
 		tmr_start(&call->max_tmr, cs->heap, cs->conf.max_duration_ms, max_duration_h, call);
+	if (cs->conf.media && cs->conf.media_timeout_ms)
+		tmr_start(&call->media_tmr, cs->heap, cs->conf.media_timeout_ms, media_check_h, call);
 	call_record(call, NULL);
 }
 
@@ -461,7 +497,7 @@ void call_ring(struct call *call)
 	if (call->rang || call->a_done || call->state == CALL_ENDED)
 		return;
 	call->rang = true;
-	call_a_reply(call, NULL, 180, SLICE_NULL);
+	call_a_reply(call, NULL, NULL, 180);
 }
 
 int call_answer(struct call *call)
@@ -470,7 +506,10 @@ int call_answer(struct call *call)
 		return -EALREADY;
 	if (!call->a_req->body.len)
 		return -EPROTO;
-	return -ENOTSUP; /* the edge's own answer needs media anchoring */
+	if (!call->cs->conf.media)
+		return -ENOTSUP; /* the edge's own answer needs media anchoring */
+	call_a_reply(call, &call->a, call->a_req, 200);
+	return call->a_answered ? 0 : -EIO;
 }
 
 static void time_limit_h(void *arg)
@@ -488,8 +527,21 @@ void call_bridged(struct call *call, struct fork *f, struct sip_msg *resp)
 
 	call->b = b;
 	call->state = CALL_BRIDGED;
-	if (!call->a_answered)
-		call_a_reply(call, resp, resp->status, resp->body);
+	if (!call->a_answered) {
+		call_a_reply(call, b, resp, resp->status);
+	} else {
+		/* The caller has the edge's answer already: the callee's answer only
+		 * tells where it receives, and joins the streams. */
+		struct buf tmp = {0};
+		struct slice body;
+		char why[128];
+
+		if (cmedia_body(b, &call->a, resp, &body, &tmp, why, sizeof(why)))
+			log_info("call", "%s: callee's SDP: %s", call->sid, why);
+		buf_free(&tmp);
+	}
+	if (call->state != CALL_BRIDGED)
+		return; /* refused the callee's SDP */
 	/* With the offer in the INVITE the answer is in this 2xx and the ACK is
 	 * empty; with a late offer the answer is in the caller's ACK: wait. */
 	if (call->late_offer && resp->body.len && call->a.inv)
@@ -528,6 +580,7 @@ void call_bridge_over(struct call *call, const char *reason, struct leg *by)
 	f->end_reason = reason;
 	f->hung_up_by = by == b ? "callee" : "edge";
 	call_record(call, f);
+	cmedia_leg_free(b);
 	if (!cs->ctl.dial_done) {
 		call_end(call, reason, NULL);
 		return;
@@ -677,9 +730,15 @@ void call_ack(struct call *call, struct leg *leg, struct sip_msg *ack)
 	if (leg != &call->a)
 		return;
 	if (call->b_ack_waiting && call->b) {
+		struct buf tmp = {0};
+		struct slice body;
+		char why[128];
+
 		call->b_ack_waiting = false;
-		leg_ack_send(call->b, call->b->dlg.local_cseq, ct ? ct->value : SLICE_NULL,
-		             ack->body);
+		if (cmedia_body(&call->a, call->b, ack, &body, &tmp, why, sizeof(why)))
+			log_info("call", "%s: caller's answer in the ACK: %s", call->sid, why);
+		leg_ack_send(call->b, call->b->dlg.local_cseq, ct ? ct->value : SLICE_NULL, body);
+		buf_free(&tmp);
 	}
 	if (call->a.inv) {
 		txn_detach(call->a.inv);

@@ -3,6 +3,7 @@
 #define IXEDGE_CALL_H
 
 #include "dialog/dialog.h"
+#include "media/media.h"
 #include "ixedge/tmr.h"
 #include "txn/txn.h"
 
@@ -31,6 +32,8 @@ struct calls_conf {
 	char account_sid[35];          /* X-Twilio-AccountSid on outbound INVITEs */
 	const char *const *xhdr_allow; /* NULL-terminated name patterns ("X-*") copied A -> B */
 	const char *user_agent;        /* User-Agent / Server value */
+	struct media *media;           /* anchors media in the edges' pools; NULL: SDP passes */
+	uint32_t media_timeout_ms;     /* no packets on any stream: BYE both legs (60000); 0 off */
 };
 void calls_conf_default(struct calls_conf *conf);
 

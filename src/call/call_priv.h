@@ -4,6 +4,8 @@
 
 #include "base/hmap.h"
 #include "call/call.h"
+#include "media/media.h"
+#include "sdp/sdp.h"
 
 /* The methods the edge handles, for Allow in INVITEs, 2xx, OPTIONS and 405. */
 #define CALL_ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, MESSAGE, NOTIFY"
@@ -12,6 +14,7 @@
 enum owner_kind { OWNER_LEG = 1, OWNER_RELAY };
 
 struct fork;
+struct leg_media;
 
 struct leg {
 	uint8_t kind; /* OWNER_LEG: first, so txn_owner() can tell legs from relays */
@@ -27,6 +30,7 @@ struct leg {
 	struct buf ack;      /* the last ACK we sent for a 2xx on this leg, resent on retransmits */
 	uint32_t ack_cseq;
 	bool bye_sent;
+	struct leg_media *media; /* the leg's media endpoints (cmedia.c), NULL until used */
 };
 
 /* One dialled party of a dial: its own leg, paths, timers and record. */
@@ -89,7 +93,7 @@ struct call {
 	struct relay *offer; /* the INVITE/UPDATE relay in progress, for 491 on glare */
 	struct txn *held_st; /* callee re-INVITE held until the caller ACKs our 2xx */
 	struct sip_msg *held_req;
-	struct tmr ring_tmr, limit_tmr, max_tmr, st_tmr, refresh_tmr;
+	struct tmr ring_tmr, limit_tmr, max_tmr, st_tmr, refresh_tmr, media_tmr;
 	struct call_dial dial;        /* the running dial (targets copied into forks) */
 	char caller_id[256];          /* the running dial's From URI, "" = the caller's */
 	char final_reason[128];       /* reason phrase for the caller's final, "" = standard */
@@ -132,9 +136,12 @@ void call_end(struct call *call, const char *reason, struct leg *by);
 void call_force_end(struct call *call, const char *reason);
 void call_session_refreshed(struct call *call, const struct sip_msg *resp2xx);
 void call_release_check(struct call *call);
-/* Answers or refuses the caller, with the headers and body of resp when given. */
-void call_a_reply(struct call *call, const struct sip_msg *resp, uint16_t status,
-                  struct slice body);
+/*
+ * Answers or refuses the caller with the headers and body of resp (when
+ * given), the body rewritten for the caller when it is SDP from leg from.
+ */
+void call_a_reply(struct call *call, struct leg *from, const struct sip_msg *resp,
+                  uint16_t status);
 /* A fork answered first: join it to the caller (answer, ACK, timers). */
 void call_bridged(struct call *call, struct fork *f, struct sip_msg *resp);
 /* The bridged leg has ended (its BYE, or ours): report the dial as completed. */
@@ -155,6 +162,18 @@ void forks_cancel(struct call *call, uint16_t status, const char *reason);
 /* The dial is over without a bridge: tell the controller (or relay the final). */
 void dial_over(struct call *call, enum call_dial_status why);
 void fork_free_all(struct call *call);
+
+/* cmedia.c: media anchoring */
+/*
+ * The body of msg (sent by from's party) as to's party must get it: SDP is
+ * rewritten to to's media endpoints (into tmp), anything else passes.  0,
+ * or a SIP status (400/488 bad SDP, 503 no ports) with why.
+ */
+uint16_t cmedia_body(struct leg *from, struct leg *to, const struct sip_msg *msg,
+                     struct slice *body, struct buf *tmp, char *why, size_t whylen);
+/* Whether every stream of the caller and the bridged callee has been silent for idle_ms. */
+bool cmedia_idle(const struct call *call, uint64_t idle_ms);
+void cmedia_leg_free(struct leg *leg);
 
 /* relay.c */
 void relay_request(struct leg *from, struct txn *st, struct sip_msg *req);

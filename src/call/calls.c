@@ -14,6 +14,7 @@ void calls_conf_default(struct calls_conf *conf)
 	    .max_duration_ms = 0,
 	    .session_expires_s = 1800,
 	    .min_se_s = 90,
+	    .media_timeout_ms = 60000,
 	    .t1_ms = 500,
 	    .xhdr_allow = xhdr_default,
 	    .user_agent = "ixedge/" IXEDGE_VERSION,

@@ -65,7 +65,7 @@ static bool extra_headers(const char *text, struct sip_edit *h, size_t *n, size_
  * A retry after a challenge keeps Call-ID and tag (f->req) with CSeq + 1.
  */
 static int fork_invite_build(struct fork *f, struct buf *out, struct slice auth_name,
-                             struct slice auth)
+                             struct slice auth, struct slice body)
 {
 	struct call *call = f->leg.call;
 	struct calls *cs = call->cs;
@@ -139,7 +139,7 @@ static int fork_invite_build(struct fork *f, struct buf *out, struct slice auth_
 	                           slice_cstr(cs->conf.account_sid)};
 	h[n++] = (struct sip_edit){SIP_EDIT_ADD, SIP_HDR_OTHER, SLICE("X-Twilio-ApiVersion"),
 	                           SLICE("2010-04-01")};
-	return sip_request_build(out, SLICE("INVITE"), slice_cstr(t->uri), h, n, a->body);
+	return sip_request_build(out, SLICE("INVITE"), slice_cstr(t->uri), h, n, body);
 }
 
 /* The fork's INVITE has its final (or failed): it no longer holds the call. */
@@ -167,16 +167,27 @@ static int fork_send(struct fork *f, struct slice auth_name, struct slice auth)
 	struct call *call = f->leg.call;
 	struct calls *cs = call->cs;
 	const struct call_target *t = &f->to.t;
-	struct buf out = {0};
+	struct buf out = {0}, sdp = {0};
 	struct sip_msg *req = NULL;
-	char *copy;
+	struct slice body;
+	char *copy, why[128];
+	uint16_t st;
 	int e;
 
 	f->leg.peer = t->dst;
 	f->leg.peer.lis = t->hops[f->hop];
 	f->heard = false;
 	leg_hostport(&f->leg, &f->leg.peer);
-	e = fork_invite_build(f, &out, auth_name, auth);
+	/* The caller's offer, on this leg's media ports. */
+	st = cmedia_body(&call->a, &f->leg, call->a_req, &body, &sdp, why, sizeof(why));
+	if (st) {
+		log_info("call", "%s: %s", f->sid, why);
+		f->status = st;
+		buf_free(&sdp);
+		return -EIO;
+	}
+	e = fork_invite_build(f, &out, auth_name, auth, body);
+	buf_free(&sdp);
 	copy = e ? NULL : mem_alloc(out.len, NULL);
 	if (copy) {
 		memcpy(copy, out.p, out.len);
@@ -259,6 +270,7 @@ static void fork_over(struct fork *f, uint16_t status, const char *reason)
 	if (status && !f->status)
 		f->status = status;
 	f->end_ms = calls_now_ms(call->cs);
+	cmedia_leg_free(&f->leg);
 	if (!f->end_reason)
 		f->end_reason = reason;
 	call_record(call, f);
@@ -412,7 +424,7 @@ static void fork_resp(struct fork *f, struct txn *ct, struct sip_msg *resp, int 
 				leg_dialog_count(b, true);
 		}
 		if (!call->a_answered)
-			call_a_reply(call, resp, resp->status, resp->body);
+			call_a_reply(call, b, resp, resp->status);
 		return;
 	}
 	if (resp->status < 300) {
@@ -479,7 +491,7 @@ int fork_start(struct call *call, const struct call_dial_target *to)
 	call->forks = f;
 	call_record(call, f);
 	if (fork_send(f, SLICE_NULL, SLICE_NULL)) {
-		fork_over(f, 503, "cannot send the outbound INVITE");
+		fork_over(f, f->status ? f->status : 503, "cannot send the outbound INVITE");
 		return -EIO;
 	}
 	return 0;
@@ -557,7 +569,7 @@ void dial_over(struct call *call, enum call_dial_status why)
 		if (why == CALL_DIAL_NO_ANSWER)
 			st = 408;
 		if (f && f->final && why == CALL_DIAL_FAILED)
-			call_a_reply(call, f->final, st, f->final->body);
+			call_a_reply(call, NULL, f->final, st);
 		call->final_status = st;
 		call_end(call, why == CALL_DIAL_NO_ANSWER ? "ring timeout" : "callee refused", NULL);
 		return;
