@@ -51,4 +51,8 @@ int prom_header(struct buf *b, const char *name, const char *type, const char *h
 int prom_value(struct buf *b, const char *name, const struct prom_label *labels, size_t nlabels,
                double value);
 
+/* A whole counter or gauge without labels: header and value. */
+int prom_counter(struct buf *b, const char *name, const char *help, uint64_t v);
+int prom_gauge(struct buf *b, const char *name, const char *help, uint64_t v);
+
 #endif

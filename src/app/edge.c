@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "app/edge.h"
+#include "app/inbound.h"
 #include "base/rand.h"
 #include "ixedge/prom.h"
 
@@ -92,9 +93,10 @@ static uint16_t refuse(char *why, size_t len, uint16_t status, const char *phras
  * status with the reason in `why`.
  */
 static uint16_t target_build(struct edge *e, const char *uri_text, int call_edge,
-                             const struct edge_gw *prefer, struct call_target *t, char *why,
-                             size_t whylen)
+                             const struct edge_gw *prefer, struct call_dial_target *dt,
+                             char *why, size_t whylen)
 {
+	struct call_target *t = &dt->t;
 	struct routing_choice ch = {.ruri = t->uri, .ruri_cap = sizeof(t->uri)};
 	struct routing_hop hops[CALL_MAX_HOPS];
 	struct sip_uri u;
@@ -109,6 +111,7 @@ static uint16_t target_build(struct edge *e, const char *uri_text, int call_edge
 		snprintf(why, whylen, "Not Found (%s)", msg);
 		return 404;
 	}
+	snprintf(dt->edge, sizeof(dt->edge), "%s", e->cfg->edges[ch.edge].name);
 	t->dst.proto = proto_of(ch.proto);
 	if (t->dst.proto == TP_TLS)
 		return refuse(why, whylen, 503, "Service Unavailable (TLS not served yet)");
@@ -139,69 +142,101 @@ static uint16_t target_build(struct edge *e, const char *uri_text, int call_edge
 	return 0;
 }
 
-/*
- * The routing hook.  The Request-URI host names the domain and edge
- * (routing_resolve_host: unknown base or edge -> 404 naming it).  Static
- * routes (routes: in the config) then pick the target: the first whose glob
- * matches the Request-URI user and whose target is not probed down.
- */
-static int route_h(void *arg, struct call *call, const struct sip_msg *inv,
-                   const struct tp_peer *src)
+/* The edge a call is in: the one its Request-URI names, else its gateway's (-1: none). */
+static int call_edge_of(struct edge *e, const struct sip_msg *inv, const struct tp_peer *src)
 {
-	struct edge *e = arg;
 	const struct edge_gw *in_gw = src->lis ? tp_lis_tag(src->lis) : NULL;
-	const struct config_route *r = NULL;
 	struct routing_target rt;
-	struct call_target t = {0};
-	char user[256], raw[256], tpl[512], why[192];
-	int n = sip_unescape(inv->ruri.user, user, sizeof(user) - 1), call_edge;
-	uint16_t status = 404;
 
-	if (routing_resolve_host(e->routing, inv->ruri.host, &rt)) {
-		routing_target_phrase(&rt, why, sizeof(why));
-		log_info(MOD, "%s: %s", call_sid(call), why);
-		call_route_done(call, 404, why, NULL);
-		return 0;
+	if (routing_resolve_host(e->routing, inv->ruri.host, &rt) == 0 && rt.edge >= 0)
+		return rt.edge;
+	return in_gw ? in_gw->edge_idx : -1;
+}
+
+uint16_t edge_target_for_call(struct edge *e, struct call *call, const char *uri,
+                              struct call_dial_target *d, char *why, size_t whylen)
+{
+	const struct tp_peer *src = call_inbound_peer(call);
+	const struct edge_gw *in_gw = src->lis ? tp_lis_tag(src->lis) : NULL;
+	uint16_t status =
+	    target_build(e, uri, call_edge_of(e, call_invite(call), src), in_gw, d, why, whylen);
+
+	if (!status && probed_down(e, &d->t.dst.addr)) {
+		snprintf(why, whylen, "Service Unavailable (target down)");
+		return 503;
 	}
-	call_edge = rt.edge >= 0 ? rt.edge : in_gw ? in_gw->edge_idx : -1;
-	if (rt.edge >= 0 && in_gw && rt.edge != in_gw->edge_idx) {
-		log_info(MOD, "%s: URI names edge %.*s but came in on a gateway of %s",
-		         call_sid(call), SLICE_ARG(rt.label), in_gw->edge->name);
-		if (e->cfg->routing.reject_edge_mismatch) {
-			call_route_done(call, 404, "Not Found (wrong edge for this gateway)", NULL);
-			return 0;
-		}
-	}
-	if (n < 0 || inv->ruri.user.len >= sizeof(raw)) {
-		call_route_done(call, 404, "Not Found (bad user part)", NULL);
-		return 0;
-	}
+	return status;
+}
+
+/* The Request-URI user, unescaped, for route globs; false when it cannot be. */
+static bool route_user(const struct sip_msg *inv, char *user, size_t cap)
+{
+	int n = sip_unescape(inv->ruri.user, user, cap - 1);
+
+	if (n < 0 || inv->ruri.user.len >= cap)
+		return false;
 	user[n] = '\0';
+	return true;
+}
+
+/* The SIP domain label the Request-URI names ("" for numeric hosts), for route globs. */
+static void route_domain(struct edge *e, const struct sip_msg *inv, char *out, size_t cap)
+{
+	struct routing_target rt;
+
+	if (routing_resolve_host(e->routing, inv->ruri.host, &rt))
+		rt.domain = SLICE_NULL;
+	snprintf(out, cap, "%.*s", SLICE_ARG(rt.domain));
+}
+
+bool edge_route_exists(struct edge *e, const struct sip_msg *inv)
+{
+	char user[256], dom[128];
+
+	route_domain(e, inv, dom, sizeof(dom));
+	return route_user(inv, user, sizeof(user)) && config_route_find(e->cfg, dom, user, NULL);
+}
+
+/*
+ * Static routes (routes: in the config) for calls to no stored domain: the
+ * first route whose glob matches the Request-URI user and whose target is
+ * not probed down.  The caller gets the callee's final when the dial fails.
+ */
+int edge_route_static(struct edge *e, struct call *call, const struct sip_msg *inv,
+                      const struct tp_peer *src)
+{
+	const struct config_route *r = NULL;
+	struct call_dial_target d = {0};
+	char user[256], raw[256], tpl[512], why[192], dom[128];
+	uint16_t status = 404;
+	const char *target = NULL;
+
+	if (!route_user(inv, user, sizeof(user))) {
+		call_finish(call, 404, "Not Found (bad user part)", NULL);
+		return 0;
+	}
 	memcpy(raw, inv->ruri.user.p, inv->ruri.user.len);
 	raw[inv->ruri.user.len] = '\0';
+	route_domain(e, inv, dom, sizeof(dom));
 	snprintf(why, sizeof(why), "Not Found (no route)");
-	while ((r = config_route_find(e->cfg, user, r))) {
+	while ((r = config_route_find(e->cfg, dom, user, r))) {
 		/* The target gets the user as written (still %-escaped): it stays a valid URI. */
-		memset(&t, 0, sizeof(t));
 		if (config_route_expand(r->target, raw, tpl, sizeof(tpl)))
 			continue;
-		status = target_build(e, tpl, call_edge, in_gw, &t, why, sizeof(why));
-		if (status)
-			break;
-		if (!probed_down(e, &t.dst.addr))
+		target = tpl;
+		status = edge_target_for_call(e, call, tpl, &d, why, sizeof(why));
+		if (status != 503 || strcmp(why, "Service Unavailable (target down)"))
 			break;
 		log_info(MOD, "%s: target %s is down (probe); trying the next route",
 		         call_sid(call), tpl);
-		status = 503;
-		snprintf(why, sizeof(why), "Service Unavailable (target down)");
 	}
-	if (!r || status) {
+	if (!target || status) {
 		log_info(MOD, "%s: user '%s': %s", call_sid(call), user, why);
-		call_route_done(call, status ? status : 404, why, NULL);
+		call_finish(call, status ? status : 404, why, NULL);
 		return 0;
 	}
-	call_route_done(call, 0, NULL, &t);
-	return 0;
+	(void)src;
+	return call_dial(call, &(struct call_dial){.to = &d, .n = 1, .relay_final = true});
 }
 
 /* -------------------------------------------------------------- probes */
@@ -236,7 +271,8 @@ static void probe_resp_h(void *arg, struct txn *ct, struct sip_msg *resp, int er
 static void probe_send(struct edge_probe *p)
 {
 	struct edge *e = p->e;
-	struct call_target t = {0};
+	struct call_dial_target d = {0};
+	struct call_target t;
 	struct buf out = {0};
 	struct sip_edit h[8];
 	char via[160], from[160], callid[64], branch[40], tag[24], why[128];
@@ -246,8 +282,9 @@ static void probe_send(struct edge_probe *p)
 	size_t n = 0;
 	int len;
 
-	if (target_build(e, p->conf->target, -1, NULL, &t, why, sizeof(why)))
+	if (target_build(e, p->conf->target, -1, NULL, &d, why, sizeof(why)))
 		return;
+	t = d.t;
 	local = tp_lis_addr(t.hops[0]);
 	tp_sockaddr_fmt(local, host, sizeof(host));
 	txn_branch_new(branch, sizeof(branch));
@@ -306,16 +343,6 @@ static int probes_start(struct edge *e)
 
 /* ------------------------------------------------------------ metrics */
 
-static int counter(struct buf *b, const char *name, const char *help, uint64_t v)
-{
-	return prom_header(b, name, "counter", help) || prom_value(b, name, NULL, 0, (double)v);
-}
-
-static int gauge(struct buf *b, const char *name, const char *help, uint64_t v)
-{
-	return prom_header(b, name, "gauge", help) || prom_value(b, name, NULL, 0, (double)v);
-}
-
 int edge_metrics(void *arg, struct buf *out)
 {
 	struct edge *e = arg;
@@ -330,14 +357,14 @@ int edge_metrics(void *arg, struct buf *out)
 	xs = txns_stats(e->tl);
 	cs = calls_stats(e->cs);
 
-	rc = rc ? rc : gauge(out, "ixedge_transactions", "Live SIP transactions.", xs->live);
+	rc = rc ? rc : prom_gauge(out, "ixedge_transactions", "Live SIP transactions.", xs->live);
 	rc = rc ? rc
-	        : gauge(out, "ixedge_dialogs", "Live SIP dialogs (call legs).", cs->live_dialogs);
-	rc = rc ? rc : gauge(out, "ixedge_calls", "Live calls.", cs->live_calls);
-	rc = rc ? rc : counter(out, "ixedge_calls_started_total", "Calls started.", cs->started);
-	rc = rc ? rc : counter(out, "ixedge_calls_answered_total", "Calls answered.", cs->answered);
+	        : prom_gauge(out, "ixedge_dialogs", "Live SIP dialogs (call legs).", cs->live_dialogs);
+	rc = rc ? rc : prom_gauge(out, "ixedge_calls", "Live calls.", cs->live_calls);
+	rc = rc ? rc : prom_counter(out, "ixedge_calls_started_total", "Calls started.", cs->started);
+	rc = rc ? rc : prom_counter(out, "ixedge_calls_answered_total", "Calls answered.", cs->answered);
 	rc = rc ? rc
-	        : counter(out, "ixedge_calls_failed_total", "Calls that ended unanswered.",
+	        : prom_counter(out, "ixedge_calls_failed_total", "Calls that ended unanswered.",
 	                  cs->failed);
 	rc = rc ? rc
 	        : prom_header(out, "ixedge_calls_ended_total", "counter",
@@ -395,23 +422,23 @@ int edge_metrics(void *arg, struct buf *out)
 		                     (double)ts->tx_msgs[p]);
 	}
 	rc = rc ? rc
-	        : counter(out, "ixedge_sip_parse_errors_total", "Messages that failed to parse.",
+	        : prom_counter(out, "ixedge_sip_parse_errors_total", "Messages that failed to parse.",
 	                  ts->parse_errors);
 	rc = rc ? rc
-	        : counter(out, "ixedge_sip_dropped_total", "Messages dropped unanswered.",
+	        : prom_counter(out, "ixedge_sip_dropped_total", "Messages dropped unanswered.",
 	                  ts->dropped);
 	rc = rc ? rc
-	        : counter(out, "ixedge_sip_retransmissions_total",
+	        : prom_counter(out, "ixedge_sip_retransmissions_total",
 	                  "Requests and responses the edge re-sent.", xs->retransmissions);
 	rc = rc ? rc
-	        : counter(out, "ixedge_sip_retransmissions_absorbed_total",
+	        : prom_counter(out, "ixedge_sip_retransmissions_absorbed_total",
 	                  "Retransmissions received and absorbed.", xs->absorbed);
 	rc = rc ? rc
-	        : counter(out, "ixedge_sip_transaction_timeouts_total",
+	        : prom_counter(out, "ixedge_sip_transaction_timeouts_total",
 	                  "Client transactions that timed out.", xs->timeouts);
-	rc = rc ? rc : gauge(out, "ixedge_tcp_connections", "Open TCP connections.", ts->tcp_conns);
+	rc = rc ? rc : prom_gauge(out, "ixedge_tcp_connections", "Open TCP connections.", ts->tcp_conns);
 	rc = rc ? rc
-	        : counter(out, "ixedge_call_failovers_total",
+	        : prom_counter(out, "ixedge_call_failovers_total",
 	                  "Outbound gateway paths abandoned for the next one.", cs->failovers);
 	if (e->nprobes) {
 		rc =
@@ -439,7 +466,8 @@ int edge_metrics(void *arg, struct buf *out)
 			                     (double)st->ups);
 		}
 	}
-	return rc;
+	rc = rc ? rc : inbound_metrics(e, out);
+	return rc ? rc : media_metrics(e->media, out);
 }
 
 /* -------------------------------------------------------- start / stop */
@@ -516,6 +544,63 @@ static int listen_all(struct edge *e)
 	return 0;
 }
 
+/*
+ * The relay and one pool per edge.  A pool binds the edge's media
+ * addresses; a range given as a prefix (what customers allow-list) binds
+ * its first host address.
+ */
+static int media_start(struct edge *e)
+{
+	const struct config *cfg = e->cfg;
+	struct media_conf mc;
+	int rc;
+
+	media_conf_default(&mc);
+	mc.threads = cfg->media.threads;
+	mc.strict_latch = cfg->media.strict_latch;
+	mc.quarantine_ms = cfg->media.quarantine_ms;
+	rc = media_alloc(&e->media, &mc);
+	if (rc) {
+		log_error(MOD, "cannot start the media relay: %s", strerror(-rc));
+		return rc;
+	}
+	for (size_t i = 0; i < cfg->nedges; i++) {
+		const struct config_edge *ed = &cfg->edges[i];
+		struct sockaddr_storage addrs[16];
+		size_t n = 0;
+
+		for (size_t k = 0; k < ed->media.naddrs && n < ARRAY_SIZE(addrs); k++) {
+			const struct config_prefix *p = &ed->media.addrs[k];
+			struct sockaddr_storage *ss = &addrs[n++];
+
+			memset(ss, 0, sizeof(*ss));
+			if (p->ip.family == AF_INET) {
+				struct sockaddr_in *in = (struct sockaddr_in *)ss;
+				uint32_t a = ntohl(p->ip.a.v4.s_addr);
+
+				in->sin_family = AF_INET;
+				in->sin_addr.s_addr = htonl(p->plen < 31 ? a + 1 : a);
+			} else {
+				struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+
+				in6->sin6_family = AF_INET6;
+				in6->sin6_addr = p->ip.a.v6;
+				if (p->plen < 127)
+					in6->sin6_addr.s6_addr[15] |= 1;
+			}
+		}
+		if (!n)
+			continue;
+		rc = media_pool_add(e->media, ed->name, addrs, n, ed->media.port_min,
+		                    ed->media.port_max);
+		if (rc) {
+			log_error(MOD, "media pool of edge %s: %s", ed->name, strerror(-rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
 static void calls_conf_from(const struct config *cfg, struct calls_conf *cc)
 {
 	calls_conf_default(cc);
@@ -527,6 +612,7 @@ static void calls_conf_from(const struct config *cfg, struct calls_conf *cc)
 	memcpy(cc->account_sid, cfg->calls.account_sid, sizeof(cc->account_sid));
 	if (cfg->calls.x_headers)
 		cc->xhdr_allow = (const char *const *)cfg->calls.x_headers;
+	cc->media_timeout_ms = cfg->media.timeout_s * 1000;
 }
 
 int edge_start(struct edge *e, uv_loop_t *loop, const struct config *cfg)
@@ -534,6 +620,7 @@ int edge_start(struct edge *e, uv_loop_t *loop, const struct config *cfg)
 	struct tp_conf tc;
 	struct txn_conf xc;
 	struct calls_conf cc;
+	struct call_ctl ctl;
 	struct txn_tu tu;
 	struct txn_io io;
 	char listen[80];
@@ -559,8 +646,13 @@ int edge_start(struct edge *e, uv_loop_t *loop, const struct config *cfg)
 	if (rc)
 		goto fail;
 	io = (struct txn_io){.send = io_send, .send_response = io_send_response, .ctx = e->tp};
+	rc = media_start(e);
+	if (rc)
+		goto fail;
 	calls_conf_from(cfg, &cc);
-	rc = calls_alloc(&e->cs, &e->heap, &io, &cc, route_h, e);
+	cc.media = e->media;
+	inbound_ctl(e, &ctl);
+	rc = calls_alloc(&e->cs, &e->heap, &io, &cc, &ctl);
 	if (rc)
 		goto fail;
 	calls_tu(e->cs, &tu);
@@ -581,7 +673,9 @@ int edge_start(struct edge *e, uv_loop_t *loop, const struct config *cfg)
 	    cfg->routing.default_edge
 	        ? routing_edge_find(e->routing, slice_cstr(cfg->routing.default_edge), NULL)
 	        : 0;
-	rc = listen_all(e);
+	rc = inbound_open(e);
+	if (!rc)
+		rc = listen_all(e);
 	if (!rc)
 		rc = probes_start(e);
 	if (rc)
@@ -621,6 +715,9 @@ void edge_stop(struct edge *e)
 	if (e->cs)
 		calls_free(e->cs);
 	e->cs = NULL;
+	inbound_close(e);
+	media_free(e->media);
+	e->media = NULL;
 	if (e->admin)
 		admin_stop(e->admin);
 	e->admin = NULL;

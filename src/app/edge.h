@@ -56,6 +56,8 @@ struct edge {
 	size_t *first_gw; /* per edge: index of its first gateway in gws */
 	struct routing *routing;
 	int default_edge;
+	struct inbound *in; /* store, access control, TwiML (inbound.c) */
+	struct media *media; /* the relay: one pool per edge */
 	struct edge_probe *probes;
 	size_t nprobes;
 	uv_signal_t sigint, sigterm;
@@ -67,6 +69,19 @@ struct edge {
 int edge_start(struct edge *e, uv_loop_t *loop, const struct config *cfg);
 /* Ends calls, closes sockets and handles; uv_run() returns once they are closed. */
 void edge_stop(struct edge *e);
+
+/*
+ * A dial target for a call from a URI (edge=, tnx=, region=, transport=;
+ * else the call's edge): 0, or a SIP status with the reason phrase in why
+ * (an unknown tnx=, a target probed down...).
+ */
+uint16_t edge_target_for_call(struct edge *e, struct call *call, const char *uri,
+                              struct call_dial_target *d, char *why, size_t whylen);
+/* Whether a static route matches the INVITE's Request-URI user. */
+bool edge_route_exists(struct edge *e, const struct sip_msg *inv);
+/* Dials the first matching static route (or refuses the call). */
+int edge_route_static(struct edge *e, struct call *call, const struct sip_msg *inv,
+                      const struct tp_peer *src);
 
 /* The Prometheus text of every counter (on the loop). */
 int edge_metrics(void *arg, struct buf *out);

@@ -134,7 +134,7 @@ static int run(const struct config *cfg, const struct opts *o)
 	char text[160];
 	int rc;
 
-	rc = data_dir_ensure(o->data_dir ? o->data_dir : cfg->data_dir);
+	rc = data_dir_ensure(cfg->data_dir);
 	if (rc)
 		return rc;
 	rc = uv_loop_init(&loop);
@@ -180,6 +180,11 @@ int main(int argc, char **argv)
 		printf("%s: ok: %s\n", o.config, text);
 		mem_deref(cfg);
 		return EXIT_SUCCESS;
+	}
+	if (o.data_dir && config_set_data_dir(cfg, o.data_dir)) {
+		log_error(MOD, "out of memory");
+		mem_deref(cfg);
+		return EXIT_FAILURE;
 	}
 	log_set_level(cfg->log_level);
 	if (o.log_level && log_level_parse(o.log_level, &lvl) == 0)

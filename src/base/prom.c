@@ -181,3 +181,13 @@ int prom_value(struct buf *b, const char *name, const struct prom_label *labels,
 	}
 	return err;
 }
+
+int prom_counter(struct buf *b, const char *name, const char *help, uint64_t v)
+{
+	return prom_header(b, name, "counter", help) || prom_value(b, name, NULL, 0, (double)v);
+}
+
+int prom_gauge(struct buf *b, const char *name, const char *help, uint64_t v)
+{
+	return prom_header(b, name, "gauge", help) || prom_value(b, name, NULL, 0, (double)v);
+}

@@ -1,6 +1,5 @@
-/* The life of a call: inbound INVITE, routing, outbound INVITE, answer, end with BYE. */
+/* The life of a call: inbound INVITE, control, dial, bridge, end with BYE. */
 #include <errno.h>
-#include <fnmatch.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,61 +9,41 @@
 /*
  * Lifetime: a call is a mem object.  The layer's live list holds one
  * reference until the call has ended and nothing more can arrive for it:
- * pending transactions (the outbound INVITE until its final, each BYE
- * until its final) are counted in `pending`, and after a 2xx the outbound
- * INVITE may still see retransmissions for 64*T1 (`linger`).  Only then are
- * the transactions detached and the reference dropped.
+ * pending transactions (each dialled INVITE until its final, each BYE until
+ * its final) are counted in `pending`, and after a 2xx a dialled INVITE may
+ * still see retransmissions for 64*T1 (the fork's linger timer).  Only then
+ * are the transactions detached and the reference dropped.
  */
-
-static void call_release_check(struct call *call);
-static void b_done(struct call *call);
-static bool b_next_path(struct call *call, const char *why);
-static void hop_timeout_h(void *arg);
 
 static void call_destroy(void *obj)
 {
 	struct call *call = obj;
 	struct calls *cs = call->cs;
+	struct leg *a = &call->a;
 
 	tmr_cancel(&call->ring_tmr);
+	tmr_cancel(&call->limit_tmr);
 	tmr_cancel(&call->max_tmr);
 	tmr_cancel(&call->st_tmr);
 	tmr_cancel(&call->refresh_tmr);
-	tmr_cancel(&call->hop_tmr);
-	tmr_cancel(&call->linger_tmr);
-	mem_deref(call->target);
-	for (struct leg *l = &call->a; l; l = l == &call->a ? &call->b : NULL) {
-		calls_unindex(cs, l);
-		if (l->dlg.state != DIALOG_NONE)
-			leg_dialog_count(l, false);
-		dialog_reset(&l->dlg);
-		buf_free(&l->ack);
-		if (l->inv) {
-			txn_detach(l->inv);
-			l->inv = mem_deref(l->inv);
-		}
+	tmr_cancel(&call->media_tmr);
+	fork_free_all(call);
+	cmedia_leg_free(a);
+	calls_unindex(cs, a);
+	if (a->dlg.state != DIALOG_NONE)
+		leg_dialog_count(a, false);
+	dialog_reset(&a->dlg);
+	buf_free(&a->ack);
+	if (a->inv) {
+		txn_detach(a->inv);
+		a->inv = mem_deref(a->inv);
 	}
 	mem_deref(call->a_req);
-	mem_deref(call->b_req);
+	mem_deref(call->ctx);
 	cs->stats.live_calls--;
 }
 
 /* ------------------------------------------------------------ helpers */
-
-static bool xhdr_allowed(const struct calls *cs, struct slice name)
-{
-	char n[128];
-
-	if (name.len >= sizeof(n))
-		return false;
-	memcpy(n, name.p, name.len);
-	n[name.len] = '\0';
-	for (const char *const *pat = cs->conf.xhdr_allow; pat && *pat; pat++) {
-		if (fnmatch(*pat, n, FNM_CASEFOLD) == 0)
-			return true;
-	}
-	return false;
-}
 
 /* Headers carried across the B2BUA with a request or response (besides the body). */
 void call_copy_headers(const struct sip_msg *msg, struct sip_edit *out, size_t *n, size_t cap,
@@ -97,7 +76,7 @@ void call_copy_headers(const struct sip_msg *msg, struct sip_edit *out, size_t *
 	}
 }
 
-static void leg_hostport(struct leg *leg, const struct tp_peer *peer)
+void leg_hostport(struct leg *leg, const struct tp_peer *peer)
 {
 	const struct sockaddr *sa = peer->lis ? tp_lis_addr(peer->lis) : NULL;
 	enum tp_proto proto = peer->proto;
@@ -142,7 +121,7 @@ static void bye_resp_h(void *arg, struct txn *ct, struct sip_msg *resp, int err)
 	call_release_check(call);
 }
 
-static void leg_bye(struct leg *leg, const char *reason)
+void leg_bye(struct leg *leg, const char *reason)
 {
 	struct call *call = leg->call;
 	struct buf out = {0};
@@ -164,37 +143,103 @@ static void leg_bye(struct leg *leg, const char *reason)
 	buf_free(&out);
 }
 
-/* ----------------------------------------------------------------- end */
 
-/*
- * 64*T1 after the outbound 2xx no retransmission of it can come any more: an
- * answered call drops the INVITE transaction and its parsed INVITE (a long
- * call keeps only its dialogs); an ended call may now be released.
- */
-static void linger_h(void *arg)
+/* ------------------------------------------------------------ records */
+
+static const char *a_status_text(const struct call *call)
 {
-	struct call *call = arg;
-
-	if (call->b.inv) {
-		txn_detach(call->b.inv);
-		call->b.inv = mem_deref(call->b.inv);
+	if (call->a_answered)
+		return call->state == CALL_ENDED ? "completed" : "in-progress";
+	if (call->state != CALL_ENDED)
+		return "ringing";
+	switch (call->final_status) {
+	case 487:
+		return "canceled";
+	case 486:
+	case 600:
+		return "busy";
+	case 408:
+	case 480:
+		return "no-answer";
+	default:
+		return "failed";
 	}
-	call->b_req = mem_deref(call->b_req);
-	call_release_check(call);
 }
 
-static void call_release_check(struct call *call)
+const char *fork_status_text(const struct fork *f)
+{
+	if (f->answer_ms)
+		return f->over ? "completed" : "in-progress";
+	if (!f->over)
+		return "ringing";
+	if (f->status == 486 || f->status == 600)
+		return "busy";
+	if (f->status == 408 || f->status == 480)
+		return "no-answer";
+	if (f->cancelled || f->status == 487)
+		return "canceled";
+	return "failed";
+}
+
+/* The leg's record (f NULL: the inbound leg) to the controller. */
+void call_record(struct call *call, const struct fork *f)
 {
 	struct calls *cs = call->cs;
+	struct call_rec r = {.call = call};
 
-	if (call->state != CALL_ENDED || call->pending || tmr_running(&call->linger_tmr) ||
-	    !call->prev_live)
+	if (!cs->ctl.record)
 		return;
+	if (f) {
+		r.sid = f->sid;
+		r.parent_sid = call->sid;
+		r.final = f->over;
+		r.from = call->caller_id[0] ? slice_cstr(call->caller_id) : call->a_req->from.uri.raw;
+		r.to = slice_cstr(f->to.t.uri);
+		r.sip_call_id = f->req ? f->req->call_id : SLICE_NULL;
+		r.status = fork_status_text(f);
+		r.start_ms = f->start_ms;
+		r.answer_ms = f->answer_ms;
+		r.end_ms = f->end_ms;
+		r.sip_status = f->status;
+		r.end_reason = f->over && f->end_reason ? f->end_reason : "";
+		r.hung_up_by = f->over && f->hung_up_by ? f->hung_up_by : "";
+		r.edge = f->to.edge;
+		r.gateway = f->leg.hostport;
+	} else {
+		r.sid = call->sid;
+		r.parent_sid = "";
+		r.inbound = true;
+		r.final = call->state == CALL_ENDED;
+		r.from = call->a_req->from.uri.raw;
+		r.to = call->a_req->ruri.raw;
+		r.sip_call_id = call->a_req->call_id;
+		r.status = a_status_text(call);
+		r.start_ms = call->start_ms;
+		r.answer_ms = call->answer_ms;
+		r.end_ms = call->end_ms;
+		r.sip_status = call->final_status;
+		r.end_reason = r.final && call->end_reason ? call->end_reason : "";
+		r.hung_up_by = r.final && call->hung_up_by ? call->hung_up_by : "";
+		r.edge = call->edge;
+		r.gateway = call->a.hostport;
+	}
+	cs->ctl.record(cs->ctl.arg, &r);
+}
+
+/* ----------------------------------------------------------------- end */
+
+void call_release_check(struct call *call)
+{
+	if (call->state != CALL_ENDED || call->pending || !call->prev_live)
+		return;
+	for (const struct fork *f = call->forks; f; f = f->next) {
+		if (tmr_running(&f->linger_tmr))
+			return;
+	}
 	*call->prev_live = call->next_live;
 	if (call->next_live)
 		call->next_live->prev_live = call->prev_live;
 	call->prev_live = NULL;
-	(void)cs;
 	mem_deref(call);
 }
 
@@ -206,11 +251,14 @@ void call_end(struct call *call, const char *reason, struct leg *by)
 		return;
 	if (!call->end_reason)
 		call->end_reason = reason;
+	if (!call->hung_up_by)
+		call->hung_up_by = !by ? "edge" : by == &call->a ? "caller" : "callee";
 	tmr_cancel(&call->ring_tmr);
+	tmr_cancel(&call->limit_tmr);
 	tmr_cancel(&call->max_tmr);
 	tmr_cancel(&call->st_tmr);
 	tmr_cancel(&call->refresh_tmr);
-	tmr_cancel(&call->hop_tmr);
+	tmr_cancel(&call->media_tmr);
 
 	/* The caller still waits for a final response. */
 	if (call->a.inv && !call->a_done) {
@@ -221,27 +269,42 @@ void call_end(struct call *call, const char *reason, struct leg *by)
 		          call->final_reason[0] ? call->final_reason : NULL, call->a.dlg.local_tag,
 		          NULL, 0, SLICE_NULL);
 	}
-	/* The callee has not answered: CANCEL; its final still comes to b_resp_h. */
-	if (call->b.inv && call->state == CALL_CALLING)
-		txn_cancel(call->b.inv);
+	/* Unanswered forks get a CANCEL; their finals still come to fork_resp. */
+	forks_cancel(call, 487, call->end_reason);
 	if (by != &call->a)
 		leg_bye(&call->a, call->end_reason);
-	if (by != &call->b)
-		leg_bye(&call->b, call->end_reason);
+	if (call->b) {
+		struct fork *f = call->b->fork;
 
-	if (call->state == CALL_ANSWERED)
+		if (by != call->b)
+			leg_bye(call->b, call->end_reason);
+		f->over = true;
+		f->end_ms = calls_now_ms(cs);
+		f->end_reason = call->end_reason;
+		f->hung_up_by = call->hung_up_by;
+		call_record(call, f);
+	}
+	for (struct fork *f = call->forks; f; f = f->next)
+		cmedia_leg_free(&f->leg);
+	cmedia_leg_free(&call->a);
+	if (call->a_answered)
 		call->final_status = call->final_status ? call->final_status : 200;
 	call->state = CALL_ENDED;
+	call->end_ms = calls_now_ms(cs);
 	relay_release_held(call, false);
 	relay_free_all(call);
 	calls_unindex(cs, &call->a);
-	calls_unindex(cs, &call->b);
+	for (struct fork *f = call->forks; f; f = f->next)
+		calls_unindex(cs, &f->leg);
 	cs->stats.ended++;
 	if (call->final_status < ARRAY_SIZE(cs->stats.by_status))
 		cs->stats.by_status[call->final_status]++;
-	if (!call->answer_ms)
+	if (!call->a_answered)
 		cs->stats.failed++;
 	calls_log_end(call);
+	call_record(call, NULL);
+	if (cs->ctl.ended)
+		cs->ctl.ended(cs->ctl.arg, call);
 	call_release_check(call);
 }
 
@@ -250,27 +313,43 @@ void call_force_end(struct call *call, const char *reason)
 	mem_ref(call);
 	call_end(call, reason, NULL);
 	call->pending = 0;
-	tmr_cancel(&call->linger_tmr);
+	for (struct fork *f = call->forks; f; f = f->next)
+		tmr_cancel(&f->linger_tmr);
 	call_release_check(call);
 	mem_deref(call);
 }
 
-static void fail_inbound(struct call *call, uint16_t status, const char *reason)
+void call_finish(struct call *call, uint16_t status, const char *phrase, const char *why)
 {
-	call->final_status = status;
-	call_end(call, reason, NULL);
+	if (call->state == CALL_ENDED)
+		return;
+	if (!call->a_answered) {
+		call->final_status = status;
+		snprintf(call->final_reason, sizeof(call->final_reason), "%s", phrase ? phrase : "");
+	}
+	snprintf(call->end_text, sizeof(call->end_text), "%s",
+	         why ? why : phrase ? phrase : "ended by the application");
+	call_end(call, call->end_text, NULL);
 }
 
 /* ------------------------------------------------------------- timers */
 
-static void ring_timeout_h(void *arg)
-{
-	fail_inbound(arg, 408, "ring timeout");
-}
-
 static void max_duration_h(void *arg)
 {
 	call_end(arg, "maximum call duration", NULL);
+}
+
+/* No packet on any stream for the media timeout (holds excepted): the call is dead. */
+static void media_check_h(void *arg)
+{
+	struct call *call = arg;
+	uint32_t t = call->cs->conf.media_timeout_ms;
+
+	if (cmedia_idle(call, t)) {
+		call_end(call, "media timeout", NULL);
+		return;
+	}
+	tmr_start(&call->media_tmr, call->cs->heap, t / 4 ? t / 4 : 1, media_check_h, call);
 }
 
 static void session_expired_h(void *arg)
@@ -309,7 +388,7 @@ static void refresh_h(void *arg)
 
 	h[0] = (struct sip_edit){SIP_EDIT_ADD, SIP_HDR_SESSION_EXPIRES, {0}, {se, (size_t)n}};
 	h[1] = (struct sip_edit){SIP_EDIT_ADD, SIP_HDR_SUPPORTED, {0}, SLICE("timer")};
-	for (struct leg *l = &call->a; l; l = l == &call->a ? &call->b : NULL) {
+	for (struct leg *l = &call->a; l; l = l == &call->a ? call->b : NULL) {
 		struct buf out = {0};
 		struct txn *ct;
 
@@ -346,76 +425,36 @@ void call_session_refreshed(struct call *call, const struct sip_msg *resp2xx)
 	tmr_start(&call->st_tmr, call->cs->heap, v * 1000, session_expired_h, call);
 }
 
-/* ------------------------------------------------------- outbound leg */
 
-static int b_invite_build(struct call *call, const struct call_target *t, struct buf *out)
-{
-	struct calls *cs = call->cs;
-	const struct sip_msg *a = call->a_req;
-	struct sip_edit h[48];
-	size_t n = 0;
-	char via[256], from[640], to[600], callid[96], contact[160], mf[16];
-	char tag[24], branch[40];
-	int len;
+/* -------------------------------------------------------- the control */
 
-	txn_branch_new(branch, sizeof(branch));
-	dialog_tag_new(tag, sizeof(tag));
-	len = snprintf(via, sizeof(via), "SIP/2.0/%s %s;branch=%s;rport",
-	               tp_proto_name(t->dst.proto), call->b.hostport, branch);
-	h[n++] = (struct sip_edit){SIP_EDIT_ADD, SIP_HDR_VIA, {0}, {via, (size_t)len}};
-	len = snprintf(mf, sizeof(mf), "%d", a->max_forwards > 0 ? a->max_forwards - 1 : 70);
-	h[n++] = (struct sip_edit){SIP_EDIT_ADD, SIP_HDR_MAX_FORWARDS, {0}, {mf, (size_t)len}};
-	/* The caller's identity travels on; the tag is ours. */
-	len = snprintf(from, sizeof(from), "%s%.*s%s<%.*s>;tag=%s",
-	               a->from.dname_quoted ? "\"" : "", SLICE_ARG(a->from.dname),
-	               a->from.dname.len ? (a->from.dname_quoted ? "\" " : " ") : "",
-	               SLICE_ARG(a->from.uri.raw), tag);
-	if (len < 0 || (size_t)len >= sizeof(from))
-		return -E2BIG;
-	h[n++] = (struct sip_edit){SIP_EDIT_ADD, SIP_HDR_FROM, {0}, {from, (size_t)len}};
-	len = snprintf(to, sizeof(to), "<%s>", t->uri);
-	if (len < 0 || (size_t)len >= sizeof(to))
-		return -E2BIG;
-	h[n++] = (struct sip_edit){SIP_EDIT_ADD, SIP_HDR_TO, {0}, {to, (size_t)len}};
-	len = (int)dialog_callid_new(callid, sizeof(callid), SLICE_NULL);
-	h[n++] = (struct sip_edit){SIP_EDIT_ADD, SIP_HDR_CALL_ID, {0}, {callid, (size_t)len}};
-	h[n++] = (struct sip_edit){SIP_EDIT_ADD, SIP_HDR_CSEQ, {0}, SLICE("1 INVITE")};
-	len = snprintf(contact, sizeof(contact), "<%s>", call->b.contact);
-	h[n++] = (struct sip_edit){SIP_EDIT_ADD, SIP_HDR_CONTACT, {0}, {contact, (size_t)len}};
-	h[n++] = (struct sip_edit){SIP_EDIT_ADD, SIP_HDR_ALLOW, {0}, SLICE(CALL_ALLOW)};
-	h[n++] = (struct sip_edit){SIP_EDIT_ADD, SIP_HDR_SUPPORTED, {0}, SLICE("timer")};
-	h[n++] = (struct sip_edit){
-	    SIP_EDIT_ADD, SIP_HDR_USER_AGENT, {0}, slice_cstr(cs->conf.user_agent)};
-	/* Allowed X- headers of the inbound INVITE, then the platform's own. */
-	for (uint32_t i = 0; i < a->nhdr && n < ARRAY_SIZE(h) - 8; i++) {
-		const struct sip_hdr *x = &a->hdr[i];
+static void call_a_answered(struct call *call);
 
-		if (x->id == SIP_HDR_OTHER && xhdr_allowed(cs, x->name) &&
-		    !(x->name.len > 9 &&
-		      slice_ieq((struct slice){x->name.p, 9}, SLICE("X-Twilio-"))))
-			h[n++] = (struct sip_edit){SIP_EDIT_ADD, SIP_HDR_OTHER, x->name, x->value};
-		else if (x->id == SIP_HDR_SESSION_EXPIRES || x->id == SIP_HDR_MIN_SE ||
-		         x->id == SIP_HDR_CONTENT_TYPE || x->id == SIP_HDR_CONTENT_DISPOSITION)
-			h[n++] = (struct sip_edit){SIP_EDIT_ADD, x->id, x->name, x->value};
-	}
-	h[n++] = (struct sip_edit){SIP_EDIT_ADD, SIP_HDR_OTHER, SLICE("X-Twilio-CallSid"),
-	                           slice_cstr(call->sid)};
-	h[n++] = (struct sip_edit){SIP_EDIT_ADD, SIP_HDR_OTHER, SLICE("X-Twilio-AccountSid"),
-	                           slice_cstr(cs->conf.account_sid)};
-	h[n++] = (struct sip_edit){SIP_EDIT_ADD, SIP_HDR_OTHER, SLICE("X-Twilio-ApiVersion"),
-	                           SLICE("2010-04-01")};
-	return sip_request_build(out, SLICE("INVITE"), slice_cstr(t->uri), h, n, a->body);
-}
-
-static void a_reply(struct call *call, const struct sip_msg *resp, uint16_t status)
+void call_a_reply(struct call *call, struct leg *from, const struct sip_msg *resp,
+                  uint16_t status)
 {
 	struct sip_edit h[40];
+	struct buf tmp = {0};
+	struct slice body;
 	size_t n = 0;
-	char contact[160];
+	char contact[160], why[128];
+	uint16_t st;
 	int len;
 
 	if (!call->a.inv || call->a_done)
 		return;
+	st = from ? cmedia_body(from, &call->a, resp, &body, &tmp, why, sizeof(why)) : 0;
+	if (!from)
+		body = resp ? resp->body : SLICE_NULL;
+	if (st && status < 200) {
+		body = SLICE_NULL; /* a provisional goes on without its early media */
+		resp = NULL;
+	} else if (st) {
+		log_info("call", "%s: callee's SDP refused: %s", call->sid, why);
+		status = st == 503 ? 503 : 500;
+		body = SLICE_NULL;
+		resp = NULL;
+	}
 	if (status >= 200)
 		call->a_done = true;
 	len = snprintf(contact, sizeof(contact), "<%s>", call->a.contact);
@@ -426,61 +465,91 @@ static void a_reply(struct call *call, const struct sip_msg *resp, uint16_t stat
 	}
 	h[n++] = (struct sip_edit){
 	    SIP_EDIT_ADD, SIP_HDR_SERVER, {0}, slice_cstr(call->cs->conf.user_agent)};
-	call_copy_headers(resp, h, &n, ARRAY_SIZE(h), false);
-	txn_reply(call->a.inv, status, NULL, call->a.dlg.local_tag, h, n, resp->body);
+	if (resp)
+		call_copy_headers(resp, h, &n, ARRAY_SIZE(h), false);
+	txn_reply(call->a.inv, status, NULL, call->a.dlg.local_tag, h, n, body);
+	buf_free(&tmp);
+	if (status >= 200 && status < 300)
+		call_a_answered(call);
+	else if (status >= 300 && st)
+		call_end(call, "callee's SDP refused", NULL);
 }
 
-/* Another fork answered after the call was set up (RFC 3261 13.2.2.4): ACK, then BYE. */
-static void b_extra_2xx(struct call *call, struct sip_msg *resp)
-{
-	struct leg tmp = {.kind = OWNER_LEG, .call = call, .outbound = true};
-	struct tp_peer hop = call->b.dlg.peer;
-
-	memcpy(tmp.hostport, call->b.hostport, sizeof(tmp.hostport));
-	if (!call->b_req ||
-	    dialog_uac_create(&tmp.dlg, call->b_req, resp, slice_cstr(call->b.contact), &hop))
-		return;
-	leg_ack_send(&tmp, resp->cseq.num, SLICE_NULL, SLICE_NULL);
-	leg_bye(&tmp, "Another branch answered");
-	dialog_reset(&tmp.dlg);
-	buf_free(&tmp.ack);
-}
-
-static void b_answered(struct call *call, struct sip_msg *resp)
+/* The caller has its 2xx: the call is answered (counters, duration limit). */
+static void call_a_answered(struct call *call)
 {
 	struct calls *cs = call->cs;
-	struct leg *b = &call->b;
-	struct tp_peer hop = *txn_peer(call->b.inv);
-	bool had = b->dlg.state != DIALOG_NONE;
 
-	if (dialog_uac_create(&b->dlg, call->b_req, resp, slice_cstr(b->contact), &hop)) {
-		fail_inbound(call, 502, "bad 2xx from callee");
-		return;
-	}
-	if (!had)
-		leg_dialog_count(b, true);
-	calls_index(cs, b);
-	tmr_cancel(&call->ring_tmr);
-	tmr_cancel(&call->hop_tmr);
-	call->target = mem_deref(call->target);
-	call->a_req = mem_deref(call->a_req); /* no more paths to try */
-	call->state = CALL_ANSWERED;
+	call->a_answered = true;
 	call->answer_ms = calls_now_ms(cs);
-	call->final_status = resp->status;
+	call->final_status = 200;
 	cs->stats.answered++;
-	/* 64*T1 of 2xx retransmissions may follow: keep the transaction attached. */
-	tmr_start(&call->linger_tmr, cs->heap, 64ull * cs->conf.t1_ms, linger_h, call);
-
-	a_reply(call, resp, resp->status);
 	dialog_confirm(&call->a.dlg);
+	if (cs->conf.max_duration_ms)
+		tmr_start(&call->max_tmr, cs->heap, cs->conf.max_duration_ms, max_duration_h, call);
+	if (cs->conf.media && cs->conf.media_timeout_ms)
+		tmr_start(&call->media_tmr, cs->heap, cs->conf.media_timeout_ms, media_check_h, call);
+	call_record(call, NULL);
+}
+
+void call_ring(struct call *call)
+{
+	if (call->rang || call->a_done || call->state == CALL_ENDED)
+		return;
+	call->rang = true;
+	call_a_reply(call, NULL, NULL, 180);
+}
+
+int call_answer(struct call *call)
+{
+	if (call->a_answered || call->a_done)
+		return -EALREADY;
+	if (!call->a_req->body.len)
+		return -EPROTO;
+	if (!call->cs->conf.media)
+		return -ENOTSUP; /* the edge's own answer needs media anchoring */
+	call_a_reply(call, &call->a, call->a_req, 200);
+	return call->a_answered ? 0 : -EIO;
+}
+
+static void time_limit_h(void *arg)
+{
+	struct call *call = arg;
+
+	if (call->b)
+		call_bridge_over(call, "time limit", NULL);
+}
+
+void call_bridged(struct call *call, struct fork *f, struct sip_msg *resp)
+{
+	struct calls *cs = call->cs;
+	struct leg *b = &f->leg;
+
+	call->b = b;
+	call->state = CALL_BRIDGED;
+	if (!call->a_answered) {
+		call_a_reply(call, b, resp, resp->status);
+	} else {
+		/* The caller has the edge's answer already: the callee's answer only
+		 * tells where it receives, and joins the streams. */
+		struct buf tmp = {0};
+		struct slice body;
+		char why[128];
+
+		if (cmedia_body(b, &call->a, resp, &body, &tmp, why, sizeof(why)))
+			log_info("call", "%s: callee's SDP: %s", call->sid, why);
+		buf_free(&tmp);
+	}
+	if (call->state != CALL_BRIDGED)
+		return; /* refused the callee's SDP */
 	/* With the offer in the INVITE the answer is in this 2xx and the ACK is
 	 * empty; with a late offer the answer is in the caller's ACK: wait. */
-	if (call->late_offer && resp->body.len)
+	if (call->late_offer && resp->body.len && call->a.inv)
 		call->b_ack_waiting = true;
 	else
 		leg_ack_send(b, resp->cseq.num, SLICE_NULL, SLICE_NULL);
-	if (cs->conf.max_duration_ms)
-		tmr_start(&call->max_tmr, cs->heap, cs->conf.max_duration_ms, max_duration_h, call);
+	if (call->dial.time_limit_ms)
+		tmr_start(&call->limit_tmr, cs->heap, call->dial.time_limit_ms, time_limit_h, call);
 	call_session_refreshed(call, resp);
 	/* The endpoints negotiated no session timer: the edge refreshes each leg. */
 	if (!call->st_interval_s && cs->conf.session_expires_s)
@@ -488,212 +557,113 @@ static void b_answered(struct call *call, struct sip_msg *resp)
 		          refresh_h, call);
 }
 
-static uint16_t map_final(uint16_t status)
+void call_bridge_over(struct call *call, const char *reason, struct leg *by)
 {
-	/* The edge cannot pass a challenge for another dialog to the caller. */
-	if (status == 401 || status == 407)
-		return 403;
-	return status;
+	struct calls *cs = call->cs;
+	struct leg *b = call->b;
+	struct fork *f;
+	struct call_dial_result res = {.status = CALL_DIAL_COMPLETED};
+
+	if (!b || call->state != CALL_BRIDGED)
+		return;
+	f = b->fork;
+	if (by != b)
+		leg_bye(b, reason);
+	tmr_cancel(&call->limit_tmr);
+	tmr_cancel(&call->st_tmr);
+	tmr_cancel(&call->refresh_tmr);
+	relay_release_held(call, false);
+	call->b = NULL;
+	call->state = CALL_CONTROL;
+	f->over = true;
+	f->end_ms = calls_now_ms(cs);
+	f->end_reason = reason;
+	f->hung_up_by = by == b ? "callee" : "edge";
+	call_record(call, f);
+	cmedia_leg_free(b);
+	if (!cs->ctl.dial_done) {
+		call_end(call, reason, NULL);
+		return;
+	}
+	res.sip_status = f->status;
+	res.call_sid = f->sid;
+	res.sip_call_id = f->req ? f->req->call_id : b->dlg.call_id;
+	res.duration_s = (uint32_t)((f->end_ms - f->answer_ms) / 1000);
+	cs->ctl.dial_done(cs->ctl.arg, call, &res);
 }
 
-static void b_resp(struct call *call, struct txn *ct, struct sip_msg *resp, int err);
-
-/* The call may end (and be released) inside: keep it alive until we return. */
-static void b_resp_h(void *arg, struct txn *ct, struct sip_msg *resp, int err)
+static void dial_timeout_h(void *arg)
 {
 	struct call *call = mem_ref(arg);
 
-	b_resp(call, ct, resp, err);
+	if (call->state == CALL_DIALING) {
+		forks_cancel(call, 408, "no answer");
+		dial_over(call, CALL_DIAL_NO_ANSWER);
+	}
 	mem_deref(call);
 }
 
-static void b_resp(struct call *call, struct txn *ct, struct sip_msg *resp, int err)
+/* Every fork failed at once (nothing could be sent): report it from the loop. */
+static void dial_failed_h(void *arg)
 {
-	struct leg *b = &call->b;
+	struct call *call = mem_ref(arg);
 
-	if (!resp) {
-		/* No answer at all (Timer B) or the transport failed: another path? */
-		b_done(call);
-		if (call->state == CALL_CALLING && !b_next_path(call, "no answer"))
-			fail_inbound(call, err == -ETIMEDOUT ? 408 : 503,
-			             err == -ETIMEDOUT ? "callee did not answer"
-			                               : "callee unreachable");
-		call_release_check(call);
-		return;
-	}
-	if (call->state == CALL_CALLING && ct == call->b.inv) {
-		call->b_heard = true;
-		tmr_cancel(&call->hop_tmr);
-	}
-	if (resp->status == 100)
-		return;
-	if (resp->status < 200) {
-		if (call->state != CALL_CALLING)
-			return;
-		if (resp->to.tag.len) {
-			struct tp_peer hop = *txn_peer(ct);
-			bool had = b->dlg.state != DIALOG_NONE;
-
-			/* The newest early dialog stands for the callee until one answers. */
-			if (dialog_uac_create(&b->dlg, call->b_req, resp, slice_cstr(b->contact),
-			                      &hop) == 0 &&
-			    !had)
-				leg_dialog_count(b, true);
-		}
-		a_reply(call, resp, resp->status);
-		return;
-	}
-	if (resp->status < 300) {
-		if (call->state == CALL_ANSWERED ||
-		    (call->state == CALL_ENDED && call->answer_ms)) {
-			if (slice_eq(resp->to.tag, b->dlg.remote_tag)) {
-				if (b->ack.len && resp->cseq.num == b->ack_cseq)
-					leg_send(b, &b->ack); /* our ACK was lost */
-			} else {
-				b_extra_2xx(call, resp);
-			}
-			return;
-		}
-		if (call->state == CALL_ENDED) {
-			/* Answered after we gave up (CANCEL crossed the 2xx). */
-			b_extra_2xx(call, resp);
-			b_done(call);
-			call_release_check(call);
-			return;
-		}
-		b_done(call);
-		b_answered(call, resp);
-		return;
-	}
-	b_done(call);
-	if (call->state == CALL_CALLING && resp->status == 503 && b_next_path(call, "503"))
-		return;
-	if (call->state == CALL_CALLING) {
-		call->final_status = map_final(resp->status);
-		a_reply(call, resp, call->final_status);
-		call_end(call, "callee refused", NULL);
-		return;
-	}
-	call_release_check(call);
+	if (call->state == CALL_DIALING)
+		dial_over(call, CALL_DIAL_FAILED);
+	mem_deref(call);
 }
 
-/* The outbound INVITE in use has its final (or failed): it no longer holds the call. */
-static void b_done(struct call *call)
-{
-	if (call->b_pending) {
-		call->b_pending = false;
-		call->pending--;
-	}
-}
-
-/* Sends the outbound INVITE over path call->hop. */
-static int b_attempt(struct call *call)
+int call_dial(struct call *call, const struct call_dial *d)
 {
 	struct calls *cs = call->cs;
-	const struct call_target *t = call->target;
-	struct buf out = {0};
-	struct sip_msg *req = NULL;
-	char *copy;
-	int e;
+	uint32_t timeout = d->timeout_ms ? d->timeout_ms : cs->conf.ring_timeout_ms;
+	bool any = false;
 
-	call->b.peer = t->dst;
-	call->b.peer.lis = t->hops[call->hop];
-	call->b_heard = false;
-	leg_hostport(&call->b, &call->b.peer);
-	e = b_invite_build(call, t, &out);
-	copy = e ? NULL : mem_alloc(out.len, NULL);
-	if (copy) {
-		memcpy(copy, out.p, out.len);
-		e = sip_msg_decode(&req, copy, out.len, copy, NULL, NULL);
-		mem_deref(copy);
-	}
-	if (e || !copy) {
-		mem_deref(req);
-		buf_free(&out);
-		return e ? e : -ENOMEM;
-	}
-	mem_deref(call->b_req);
-	call->b_req = req;
-	e = txn_request(&call->b.inv, cs->tl, &out, &call->b.peer, b_resp_h, call);
-	buf_free(&out);
-	if (e) {
-		call->b.inv = NULL;
-		return e;
-	}
-	mem_ref(call->b.inv);
-	call->pending++;
-	call->b_pending = true;
-	call->state = CALL_CALLING;
-	if (t->hop_timeout_ms && call->hop + 1 < t->nhops)
-		tmr_start(&call->hop_tmr, cs->heap, t->hop_timeout_ms, hop_timeout_h, call);
+	if (call->state != CALL_CONTROL)
+		return -EBUSY;
+	if (!d->n || d->n > CALL_MAX_DIAL)
+		return -EINVAL;
+	call->dial = *d;
+	call->dial.to = NULL; /* the forks keep their copies */
+	snprintf(call->caller_id, sizeof(call->caller_id), "%s", d->caller_id ? d->caller_id : "");
+	call->late_offer = call->a_req->body.len == 0;
+	/* Forks of an earlier dial are over; the dial's result looks at the new ones. */
+	for (struct fork *f = call->forks; f; f = f->next)
+		f->over = true;
+	call->state = CALL_DIALING;
+	for (size_t i = 0; i < d->n; i++)
+		any |= fork_start(call, &d->to[i]) == 0;
+	if (!any)
+		tmr_start(&call->ring_tmr, cs->heap, 0, dial_failed_h, call);
+	else if (timeout)
+		tmr_start(&call->ring_tmr, cs->heap, timeout, dial_timeout_h, call);
 	return 0;
 }
 
-/*
- * Gives up the path in use (its transaction is left to finish on its own)
- * and tries the next one, while the ring timeout runs.  false: none left.
- */
-static bool b_next_path(struct call *call, const char *why)
+void call_set_ctx(struct call *call, void *ctx)
 {
-	struct leg *b = &call->b;
-
-	while (call->target && call->hop + 1 < call->target->nhops &&
-	       tmr_running(&call->ring_tmr)) {
-		if (b->inv) {
-			b_done(call); /* its final will not come to us any more */
-			txn_detach(b->inv);
-			b->inv = mem_deref(b->inv);
-		}
-		if (b->dlg.state != DIALOG_NONE) {
-			leg_dialog_count(b, false);
-			dialog_reset(&b->dlg);
-		}
-		call->hop++;
-		call->cs->stats.failovers++;
-		log_info("call", "%s: path %zu gave %s; trying path %zu of %zu", call->sid,
-		         call->hop, why, call->hop + 1, call->target->nhops);
-		if (b_attempt(call) == 0)
-			return true;
-	}
-	return false;
+	mem_deref(call->ctx);
+	call->ctx = mem_ref(ctx);
 }
 
-static void hop_timeout_h(void *arg)
+void *call_ctx(const struct call *call)
 {
-	struct call *call = mem_ref(arg);
-
-	if (call->state == CALL_CALLING && !call->b_heard)
-		b_next_path(call, "no response");
-	mem_deref(call);
+	return call->ctx;
 }
 
-void call_route_done(struct call *call, uint16_t status, const char *reason,
-                     const struct call_target *t)
+const struct sip_msg *call_invite(const struct call *call)
 {
-	struct calls *cs = call->cs;
+	return call->a_req;
+}
 
-	if (call->state != CALL_ROUTING)
-		return; /* cancelled meanwhile */
-	if (status) {
-		if (reason)
-			snprintf(call->final_reason, sizeof(call->final_reason), "%s", reason);
-		fail_inbound(call, status, "routing refused the call");
-		return;
-	}
-	call->target = mem_alloc(sizeof(*call->target), NULL);
-	if (!call->target || !t->nhops) {
-		fail_inbound(call, 500, "no path for the outbound INVITE");
-		return;
-	}
-	*call->target = *t;
-	call->late_offer = call->a_req->body.len == 0;
-	if (b_attempt(call)) {
-		fail_inbound(call, 503, "cannot send the outbound INVITE");
-		return;
-	}
-	if (cs->conf.ring_timeout_ms)
-		tmr_start(&call->ring_tmr, cs->heap, cs->conf.ring_timeout_ms, ring_timeout_h,
-		          call);
+bool call_answered(const struct call *call)
+{
+	return call->a_answered;
+}
+
+void call_set_inbound_edge(struct call *call, const char *edge)
+{
+	snprintf(call->edge, sizeof(call->edge), "%s", edge ? edge : "");
 }
 
 /* -------------------------------------------------------- inbound leg */
@@ -701,6 +671,7 @@ void call_route_done(struct call *call, uint16_t status, const char *reason,
 void call_new(struct calls *cs, struct txn *st, struct sip_msg *req, const struct tp_peer *src)
 {
 	struct call *call;
+	void *ctx = NULL;
 	char tag[24];
 	struct slice t = {tag, dialog_tag_new(tag, sizeof(tag))};
 
@@ -709,15 +680,18 @@ void call_new(struct calls *cs, struct txn *st, struct sip_msg *req, const struc
 		txn_reply(st, 483, NULL, t, NULL, 0, SLICE_NULL);
 		return;
 	}
+	if (cs->ctl.admit && cs->ctl.admit(cs->ctl.arg, st, req, src, &ctx))
+		return;
 	call = mem_alloc(sizeof(*call), call_destroy);
 	if (!call) {
 		txn_reply(st, 503, NULL, t, NULL, 0, SLICE_NULL);
+		mem_deref(ctx);
 		return;
 	}
+	call->ctx = ctx;
 	cs->stats.live_calls++;
 	call->cs = cs;
 	call->a = (struct leg){.kind = OWNER_LEG, .call = call};
-	call->b = (struct leg){.kind = OWNER_LEG, .call = call, .outbound = true};
 	rand_sid(call->sid, "CA");
 	call->start_ms = calls_now_ms(cs);
 	leg_hostport(&call->a, src);
@@ -739,8 +713,14 @@ void call_new(struct calls *cs, struct txn *st, struct sip_msg *req, const struc
 	cs->stats.started++;
 	log_info("call", "%s from %.*s to %.*s", call->sid, SLICE_ARG(req->from.uri.raw),
 	         SLICE_ARG(req->ruri.raw));
-	if (cs->route(cs->route_arg, call, req, src))
-		fail_inbound(call, 500, "routing failed");
+	mem_ref(call);
+	if (cs->ctl.start(cs->ctl.arg, call, req, src)) {
+		call->final_status = 500;
+		call_end(call, "control failed", NULL);
+	}
+	if (call->state != CALL_ENDED)
+		call_record(call, NULL);
+	mem_deref(call);
 }
 
 void call_ack(struct call *call, struct leg *leg, struct sip_msg *ack)
@@ -749,10 +729,16 @@ void call_ack(struct call *call, struct leg *leg, struct sip_msg *ack)
 
 	if (leg != &call->a)
 		return;
-	if (call->b_ack_waiting) {
+	if (call->b_ack_waiting && call->b) {
+		struct buf tmp = {0};
+		struct slice body;
+		char why[128];
+
 		call->b_ack_waiting = false;
-		leg_ack_send(&call->b, call->b.dlg.local_cseq, ct ? ct->value : SLICE_NULL,
-		             ack->body);
+		if (cmedia_body(&call->a, call->b, ack, &body, &tmp, why, sizeof(why)))
+			log_info("call", "%s: caller's answer in the ACK: %s", call->sid, why);
+		leg_ack_send(call->b, call->b->dlg.local_cseq, ct ? ct->value : SLICE_NULL, body);
+		buf_free(&tmp);
 	}
 	if (call->a.inv) {
 		txn_detach(call->a.inv);
@@ -763,7 +749,7 @@ void call_ack(struct call *call, struct leg *leg, struct sip_msg *ack)
 
 void call_cancel(struct call *call)
 {
-	if (call->state == CALL_ANSWERED || call->state == CALL_ENDED)
+	if (call->a_answered || call->state == CALL_ENDED)
 		return;
 	call->final_status = 487;
 	call_end(call, "caller cancelled", &call->a); /* answers the INVITE with 487 */

@@ -4,6 +4,8 @@
 
 #include "base/hmap.h"
 #include "call/call.h"
+#include "media/media.h"
+#include "sdp/sdp.h"
 
 /* The methods the edge handles, for Allow in INVITEs, 2xx, OPTIONS and 405. */
 #define CALL_ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, MESSAGE, NOTIFY"
@@ -11,10 +13,13 @@
 /* What a server transaction's owner pointer refers to. */
 enum owner_kind { OWNER_LEG = 1, OWNER_RELAY };
 
+struct fork;
+struct leg_media;
+
 struct leg {
 	uint8_t kind; /* OWNER_LEG: first, so txn_owner() can tell legs from relays */
 	struct call *call;
-	bool outbound;
+	struct fork *fork; /* the dialled leg this is, NULL for the inbound leg */
 	struct dialog dlg;
 	struct hnode node; /* in calls.dialogs by (Call-ID, local tag) while indexed */
 	bool indexed;
@@ -25,6 +30,28 @@ struct leg {
 	struct buf ack;      /* the last ACK we sent for a 2xx on this leg, resent on retransmits */
 	uint32_t ack_cseq;
 	bool bye_sent;
+	struct leg_media *media; /* the leg's media endpoints (cmedia.c), NULL until used */
+};
+
+/* One dialled party of a dial: its own leg, paths, timers and record. */
+struct fork {
+	struct leg leg;
+	struct fork *next; /* in call.forks, newest first; freed with the call */
+	char sid[35];
+	struct call_dial_target to;
+	size_t hop;            /* the path in use */
+	bool heard;            /* the path in use has answered something */
+	bool pending;          /* its INVITE's final has not come (counted in call.pending) */
+	bool over;             /* failed, cancelled, or its bridge ended */
+	bool cancelled;        /* the edge gave up on it (another answered, timeout, finish) */
+	bool auth_sent;        /* an INVITE with credentials went out (one try per nonce) */
+	uint16_t status;       /* final SIP status, 0 none */
+	struct sip_msg *req;   /* our INVITE, parsed (for dialogs and ACKs) */
+	struct sip_msg *final; /* its final non-2xx response, for the dial result */
+	struct tmr hop_tmr;
+	struct tmr linger_tmr; /* 64*T1 after its 2xx: retransmissions may still come */
+	uint64_t start_ms, answer_ms, end_ms;
+	const char *end_reason, *hung_up_by;
 };
 
 struct relay {
@@ -41,9 +68,9 @@ struct relay {
 };
 
 enum call_state {
-	CALL_ROUTING, /* waiting for the routing hook */
-	CALL_CALLING, /* outbound INVITE sent */
-	CALL_ANSWERED,
+	CALL_CONTROL, /* the controller's turn: no dial runs */
+	CALL_DIALING, /* a dial's forks are out */
+	CALL_BRIDGED, /* call.b answered and joined to the caller */
 	CALL_ENDED,
 };
 
@@ -51,28 +78,31 @@ struct call {
 	struct calls *cs;
 	char sid[35];
 	enum call_state state;
-	struct leg a, b;       /* inbound (UAS) and outbound (UAC) */
-	struct sip_msg *a_req; /* the inbound INVITE, until the outbound one is sent */
-	struct sip_msg *b_req; /* our outbound INVITE, parsed */
+	struct leg a;          /* inbound (UAS) */
+	struct leg *b;         /* the bridged dialled leg, NULL when none */
+	struct fork *forks;    /* every dialled leg of the call */
+	struct sip_msg *a_req; /* the inbound INVITE */
 	bool a_done;           /* the inbound INVITE got its final response */
+	bool a_answered;       /* ... and it was a 2xx */
+	bool rang;             /* 180 sent */
+	void *ctx;             /* the controller's */
 	uint32_t pending;      /* client transactions whose final has not come */
-	struct tmr linger_tmr; /* 64*T1 after a 2xx: retransmissions may still come */
 	bool late_offer;       /* inbound INVITE had no SDP: B's ACK waits for A's */
 	bool b_ack_waiting;
 	struct relay *relays;
 	struct relay *offer; /* the INVITE/UPDATE relay in progress, for 491 on glare */
 	struct txn *held_st; /* callee re-INVITE held until the caller ACKs our 2xx */
 	struct sip_msg *held_req;
-	struct tmr ring_tmr, max_tmr, st_tmr, refresh_tmr, hop_tmr;
-	struct call_target *target; /* until answered: the paths to try */
-	size_t hop;                 /* the path in use */
-	bool b_heard;               /* the path in use has answered something */
-	bool b_pending;             /* its final has not come (counted in pending) */
-	char final_reason[128];     /* reason phrase for the caller's final, "" = standard */
+	struct tmr ring_tmr, limit_tmr, max_tmr, st_tmr, refresh_tmr, media_tmr;
+	struct call_dial dial;        /* the running dial (targets copied into forks) */
+	char caller_id[256];          /* the running dial's From URI, "" = the caller's */
+	char final_reason[128];       /* reason phrase for the caller's final, "" = standard */
+	char end_text[160];           /* an end reason set by the controller */
+	char edge[32];                /* the inbound leg's edge */
 	uint32_t st_interval_s;
-	uint64_t start_ms, answer_ms;
+	uint64_t start_ms, answer_ms, end_ms;
 	uint16_t final_status;
-	const char *end_reason;
+	const char *end_reason, *hung_up_by;
 	struct call *next_live; /* in calls.live, for calls_free() */
 	struct call **prev_live;
 };
@@ -82,8 +112,7 @@ struct calls {
 	struct tmr_heap *heap;
 	struct txns *tl;
 	struct txn_io io;
-	call_route_h *route;
-	void *route_arg;
+	struct call_ctl ctl;
 	struct hmap dialogs;
 	struct call *live;
 	struct calls_stats stats;
@@ -106,9 +135,45 @@ void call_end(struct call *call, const char *reason, struct leg *by);
 /* call_end() without waiting: pending transactions are abandoned (shutdown). */
 void call_force_end(struct call *call, const char *reason);
 void call_session_refreshed(struct call *call, const struct sip_msg *resp2xx);
+void call_release_check(struct call *call);
+/*
+ * Answers or refuses the caller with the headers and body of resp (when
+ * given), the body rewritten for the caller when it is SDP from leg from.
+ */
+void call_a_reply(struct call *call, struct leg *from, const struct sip_msg *resp,
+                  uint16_t status);
+/* A fork answered first: join it to the caller (answer, ACK, timers). */
+void call_bridged(struct call *call, struct fork *f, struct sip_msg *resp);
+/* The bridged leg has ended (its BYE, or ours): report the dial as completed. */
+void call_bridge_over(struct call *call, const char *reason, struct leg *by);
 int leg_ack_send(struct leg *leg, uint32_t cseq, struct slice ctype, struct slice body);
+void leg_bye(struct leg *leg, const char *reason);
+void leg_hostport(struct leg *leg, const struct tp_peer *peer);
 void call_copy_headers(const struct sip_msg *msg, struct sip_edit *out, size_t *n, size_t cap,
                        bool request);
+void call_record(struct call *call, const struct fork *f);
+/* The REST status of a dialled leg: ringing, in-progress, completed, busy... */
+const char *fork_status_text(const struct fork *f);
+
+/* fork.c: the dialled legs */
+int fork_start(struct call *call, const struct call_dial_target *to);
+/* Gives up on every unanswered fork (CANCEL); the winner, if any, stays. */
+void forks_cancel(struct call *call, uint16_t status, const char *reason);
+/* The dial is over without a bridge: tell the controller (or relay the final). */
+void dial_over(struct call *call, enum call_dial_status why);
+void fork_free_all(struct call *call);
+
+/* cmedia.c: media anchoring */
+/*
+ * The body of msg (sent by from's party) as to's party must get it: SDP is
+ * rewritten to to's media endpoints (into tmp), anything else passes.  0,
+ * or a SIP status (400/488 bad SDP, 503 no ports) with why.
+ */
+uint16_t cmedia_body(struct leg *from, struct leg *to, const struct sip_msg *msg,
+                     struct slice *body, struct buf *tmp, char *why, size_t whylen);
+/* Whether every stream of the caller and the bridged callee has been silent for idle_ms. */
+bool cmedia_idle(const struct call *call, uint64_t idle_ms);
+void cmedia_leg_free(struct leg *leg);
 
 /* relay.c */
 void relay_request(struct leg *from, struct txn *st, struct sip_msg *req);

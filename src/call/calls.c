@@ -14,6 +14,7 @@ void calls_conf_default(struct calls_conf *conf)
 	    .max_duration_ms = 0,
 	    .session_expires_s = 1800,
 	    .min_se_s = 90,
+	    .media_timeout_ms = 60000,
 	    .t1_ms = 500,
 	    .xhdr_allow = xhdr_default,
 	    .user_agent = "ixedge/" IXEDGE_VERSION,
@@ -205,7 +206,7 @@ void calls_tu(struct calls *cs, struct txn_tu *tu)
 }
 
 int calls_alloc(struct calls **csp, struct tmr_heap *heap, const struct txn_io *io,
-                const struct calls_conf *conf, call_route_h *route, void *route_arg)
+                const struct calls_conf *conf, const struct call_ctl *ctl)
 {
 	struct calls *cs = calloc(1, sizeof(*cs));
 
@@ -218,8 +219,7 @@ int calls_alloc(struct calls **csp, struct tmr_heap *heap, const struct txn_io *
 	cs->conf = *conf;
 	cs->heap = heap;
 	cs->io = *io;
-	cs->route = route;
-	cs->route_arg = route_arg;
+	cs->ctl = *ctl;
 	*csp = cs;
 	return 0;
 }

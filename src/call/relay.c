@@ -56,22 +56,31 @@ static void gc_h(void *arg)
 
 static struct leg *other_leg(struct leg *leg)
 {
-	return leg == &leg->call->a ? &leg->call->b : &leg->call->a;
+	return leg == &leg->call->a ? leg->call->b : &leg->call->a;
 }
 
+/* Answers the sender with the other leg's response (its SDP on the sender's ports). */
 static void reply(struct relay *r, uint16_t status, const struct sip_msg *resp)
 {
 	struct sip_edit h[40];
+	struct buf tmp = {0};
+	struct slice body = SLICE_NULL;
 	size_t n = 0;
-	char contact[160];
+	char contact[160], why[128];
 	int len;
 
+	if (resp && cmedia_body(r->to, r->from, resp, &body, &tmp, why, sizeof(why))) {
+		log_info("call", "%s: SDP of the answer refused: %s", r->call->sid, why);
+		status = status < 300 ? 500 : status;
+		resp = NULL;
+		body = SLICE_NULL;
+	}
 	len = snprintf(contact, sizeof(contact), "<%s>", r->from->contact);
 	h[n++] = (struct sip_edit){SIP_EDIT_ADD, SIP_HDR_CONTACT, {0}, {contact, (size_t)len}};
 	if (resp)
 		call_copy_headers(resp, h, &n, ARRAY_SIZE(h), false);
-	txn_reply(r->st, status, NULL, r->from->dlg.local_tag, h, n,
-	          resp ? resp->body : SLICE_NULL);
+	txn_reply(r->st, status, NULL, r->from->dlg.local_tag, h, n, body);
+	buf_free(&tmp);
 }
 
 static void relay_resp(struct relay *r, struct sip_msg *resp, int err)
@@ -136,8 +145,15 @@ void relay_ack(struct relay *r, struct sip_msg *ack)
 	const struct sip_hdr *ct = sip_msg_hdr(ack, SIP_HDR_CONTENT_TYPE);
 
 	if (r->ack_waits_body) {
+		struct buf tmp = {0};
+		struct slice body;
+		char why[128];
+
 		r->ack_waits_body = false;
-		leg_ack_send(r->to, r->to_cseq, ct ? ct->value : SLICE_NULL, ack->body);
+		if (cmedia_body(r->from, r->to, ack, &body, &tmp, why, sizeof(why)))
+			log_info("call", "%s: SDP in the ACK refused: %s", r->call->sid, why);
+		leg_ack_send(r->to, r->to_cseq, ct ? ct->value : SLICE_NULL, body);
+		buf_free(&tmp);
 	}
 }
 
@@ -161,8 +177,8 @@ void relay_release_held(struct call *call, bool relay)
 	call->held_st = NULL;
 	call->held_req = NULL;
 	/* Still waiting for an answer (not cancelled meanwhile): relay it now. */
-	if (relay && call->state == CALL_ANSWERED && txn_state(st) == TXN_PROCEEDING)
-		relay_start(&call->b, st, req);
+	if (relay && call->state == CALL_BRIDGED && txn_state(st) == TXN_PROCEEDING)
+		relay_start(call->b, st, req);
 	else
 		txn_detach(st); /* the transaction layer answers it (500, or 487 if cancelled) */
 	mem_deref(st);
@@ -183,7 +199,10 @@ void relay_request(struct leg *from, struct txn *st, struct sip_msg *req)
 	case SIP_METHOD_BYE:
 		txn_reply(st, 200, NULL, SLICE_NULL, NULL, 0, SLICE_NULL);
 		from->dlg.state = DIALOG_TERMINATED;
-		call_end(call, from == &call->a ? "caller hung up" : "callee hung up", from);
+		if (from == &call->a)
+			call_end(call, "caller hung up", from);
+		else if (from == call->b)
+			call_bridge_over(call, "callee hung up", from);
 		return;
 	case SIP_METHOD_PRACK:
 		/* The edge never sends reliable provisionals. */
@@ -202,7 +221,8 @@ void relay_request(struct leg *from, struct txn *st, struct sip_msg *req)
 	default:
 		break;
 	}
-	if (call->state != CALL_ANSWERED || to->dlg.state != DIALOG_CONFIRMED) {
+	if (call->state != CALL_BRIDGED || !to || to->dlg.state != DIALOG_CONFIRMED ||
+	    (from != &call->a && from != call->b)) {
 		txn_reply(st, 491, "Request Pending (call not established)", SLICE_NULL, NULL, 0,
 		          SLICE_NULL);
 		return;
@@ -223,14 +243,26 @@ static void relay_start(struct leg *from, struct txn *st, struct sip_msg *req)
 	struct calls *cs = call->cs;
 	struct leg *to = other_leg(from);
 	struct sip_edit h[40];
-	struct buf out = {0};
+	struct buf out = {0}, sdp = {0};
 	struct relay *r;
-	char branch[40], method[64];
+	struct slice body;
+	char branch[40], method[64], why[128];
 	size_t n = 0;
+	uint16_t bad;
 	int e;
 
 	if (req->method.len >= sizeof(method)) {
 		txn_reply(st, 501, NULL, SLICE_NULL, NULL, 0, SLICE_NULL);
+		return;
+	}
+	/* The offer (or answer) on the other leg's media ports. */
+	bad = cmedia_body(from, to, req, &body, &sdp, why, sizeof(why));
+	if (bad) {
+		char phrase[160];
+
+		snprintf(phrase, sizeof(phrase), "%s (%s)", sip_status_reason(bad), why);
+		txn_reply(st, bad, phrase, SLICE_NULL, NULL, 0, SLICE_NULL);
+		buf_free(&sdp);
 		return;
 	}
 	memcpy(method, req->method.p, req->method.len);
@@ -259,7 +291,8 @@ static void relay_start(struct leg *from, struct txn *st, struct sip_msg *req)
 	call_copy_headers(req, h, &n, ARRAY_SIZE(h), true);
 	txn_branch_new(branch, sizeof(branch));
 	e = dialog_request_build(&to->dlg, &out, method, 0, slice_cstr(branch),
-	                         slice_cstr(to->hostport), h, n, req->body);
+	                         slice_cstr(to->hostport), h, n, body);
+	buf_free(&sdp);
 	r->to_cseq = to->dlg.local_cseq;
 	if (!e)
 		e = txn_request(&r->ct, cs->tl, &out, &to->dlg.peer, relay_resp_h, r);

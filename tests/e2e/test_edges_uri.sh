@@ -22,7 +22,7 @@ routes:
   - {match: "bob", target: "sip:{user}@127.0.0.1:$CALLEE;EDGE=IE1;lr"}
   - {match: "tnx-ok", target: "sip:{user}@127.0.0.1:$CALLEE;tnx=$NX_OK;lr"}
   - {match: "tnx-bad", target: "sip:{user}@127.0.0.1:$CALLEE;tnx=$NX_BAD"}
-  - {match: "*", target: "sip:{user}@127.0.0.1:$CALLEE"}
+  - {match: "*", domain: "acme", target: "sip:{user}@127.0.0.1:$CALLEE"}
 EOF
 start_daemon "$WORK/edges.yaml"
 start_callee uas "$CALLEE"
@@ -85,24 +85,30 @@ check_form trailing 127.0.2.64 acme.sip.san-jose-ix.twilio.com. "$GW_SANJOSE" sa
 grep -qE "URI names edge de1 but came in on a gateway of ashburn-ix" "$WORK/daemon.log" ||
 	fail "no log line for the edge mismatch (de1 URI sent to an ashburn-ix gateway)"
 
-# Unknown parts get 404 with a reason naming them, and never reach a callee.
-# (Unknown *domain* labels, e.g. nosuch.sip.ashburn-ix.twilio.com, cannot be tested yet: every
-# domain label is accepted until SIP domains arrive with the store.)
+# Unknown parts get 404 with a reason naming them, and never reach a callee: a domain label
+# that is neither a stored SIP domain nor covered by a route, an edge, a base domain.
+call "unknown domain" 127.0.1.64 "sip:nosuch@nosuch.sip.ashburn-ix.twilio.com" --expect 404 --reason-has "'nosuch'"
+echo "ok: unknown domain -> ${RESULT%% elapsed=*}"
 call "unknown edge" 127.0.1.64 "sip:mars@acme.sip.mars-ix.twilio.com" --expect 404 --reason-has "'mars-ix'"
 echo "ok: unknown edge -> ${RESULT%% elapsed=*}"
 call "unknown base" 127.0.1.64 "sip:base@acme.sip.ashburn-ix.example.org" --expect 404 --reason-has "example.org"
 echo "ok: unknown base domain -> ${RESULT%% elapsed=*}"
 call "unknown legacy code" 127.0.1.64 "sip:legacy@acme.sip.us9-ix.twilio.com" --expect 404 --reason-has "'us9-ix'"
 echo "ok: unknown legacy code -> ${RESULT%% elapsed=*}"
-for u in mars base legacy; do
+for u in nosuch mars base legacy; do
 	[ "$(seen uas "$u" count)" = 0 ] || fail "404 case '$u': the callee got an INVITE anyway"
 done
 
-# /metrics: every answered call counted, every 404 too.
+# /metrics: every answered call counted; the unknown tnx= is a call that failed (its route
+# could not be used), the others were refused before a call existed.
 answered=$(metric ixedge_calls_answered_total)
 [ "$((answered - answered0))" = 10 ] ||
 	fail "/metrics: ixedge_calls_answered_total went from $answered0 to $answered, expected +10"
 n404=$(metric 'ixedge_calls_ended_total{status="404"}')
-[ "$n404" = 4 ] || fail "/metrics: ixedge_calls_ended_total{status=\"404\"} is '$n404', expected 4"
-echo "ok: /metrics counts 10 answered calls and 4 refused with 404"
+[ "$n404" = 1 ] || fail "/metrics: ixedge_calls_ended_total{status=\"404\"} is '$n404', expected 1"
+for r in unknown_domain:1 unknown_edge:2 unknown_base:1; do
+	v=$(metric "ixedge_inbound_refused_total{reason=\"${r%%:*}\"}")
+	[ "$v" = "${r##*:}" ] || fail "/metrics: refused ${r%%:*} is '$v', expected ${r##*:}"
+done
+echo "ok: /metrics counts 10 answered calls, 1 failed with 404 and 4 refusals by reason"
 stop_daemon TERM

@@ -79,13 +79,13 @@ static int route_h(void *arg, struct call *call, const struct sip_msg *inv,
                    const struct tp_peer *src)
 {
 	struct world *w = arg;
-	struct call_target t = {.dst = w->callee, .nhops = w->paths, .hop_timeout_ms = 4000};
+	struct call_dial_target d = {
+	    .t = {.dst = w->callee, .nhops = w->paths, .hop_timeout_ms = 4000}};
 
 	(void)inv;
 	(void)src;
-	snprintf(t.uri, sizeof(t.uri), "sip:bob@198.51.100.20:5080");
-	call_route_done(call, 0, NULL, &t);
-	return 0;
+	snprintf(d.t.uri, sizeof(d.t.uri), "sip:bob@198.51.100.20:5080");
+	return call_dial(call, &(struct call_dial){.to = &d, .n = 1, .relay_final = true});
 }
 
 static int setup(void **state)
@@ -102,7 +102,8 @@ static int setup(void **state)
 	cc.ring_timeout_ms = 20000;
 	cc.session_expires_s = 1800;
 	txn_conf_default(&xc);
-	assert_int_equal(calls_alloc(&w.cs, &w.heap, &io, &cc, route_h, &w), 0);
+	assert_int_equal(calls_alloc(&w.cs, &w.heap, &io, &cc,
+	                             &(struct call_ctl){.start = route_h, .arg = &w}), 0);
 	calls_tu(w.cs, &tu);
 	assert_int_equal(txns_alloc(&w.tl, &w.heap, &xc, &io, &tu), 0);
 	calls_set_txns(w.cs, w.tl);
