@@ -360,8 +360,8 @@ static int config_defaults(struct config *cfg, const char *name)
 	cfg->admin_port = 9060;
 	cfg->file = strdup(name);
 	cfg->data_dir = strdup("./data");
-	cfg->media = (struct config_media_relay){
-	    .threads = 1, .timeout_s = 60, .quarantine_ms = 5000};
+	cfg->media =
+	    (struct config_media_relay){.threads = 1, .timeout_s = 60, .quarantine_ms = 5000};
 	cfg->base_domains = calloc(ARRAY_SIZE(bases), sizeof(char *));
 	if (!cfg->file || !cfg->data_dir || !cfg->base_domains)
 		return -ENOMEM;

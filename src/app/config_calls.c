@@ -148,7 +148,8 @@ int config_routes(struct config_walk *c, yaml_node_t *n)
 		if (!rc) {
 			o2 = config_walk_key(c, "domain");
 			rc = v[2] ? config_walk_str(c, v[2], &s) : (s = "*", 0);
-			rc = rc ? rc : config_walk_dup(c, v[2] ? v[2] : it, s, &cfg->routes[i].domain);
+			rc = rc ? rc
+			        : config_walk_dup(c, v[2] ? v[2] : it, s, &cfg->routes[i].domain);
 			config_walk_pop(c, o2);
 		}
 		config_walk_pop(c, old);

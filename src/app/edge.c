@@ -93,8 +93,8 @@ static uint16_t refuse(char *why, size_t len, uint16_t status, const char *phras
  * status with the reason in `why`.
  */
 static uint16_t target_build(struct edge *e, const char *uri_text, int call_edge,
-                             const struct edge_gw *prefer, struct call_dial_target *dt,
-                             char *why, size_t whylen)
+                             const struct edge_gw *prefer, struct call_dial_target *dt, char *why,
+                             size_t whylen)
 {
 	struct call_target *t = &dt->t;
 	struct routing_choice ch = {.ruri = t->uri, .ruri_cap = sizeof(t->uri)};
@@ -359,13 +359,16 @@ int edge_metrics(void *arg, struct buf *out)
 
 	rc = rc ? rc : prom_gauge(out, "ixedge_transactions", "Live SIP transactions.", xs->live);
 	rc = rc ? rc
-	        : prom_gauge(out, "ixedge_dialogs", "Live SIP dialogs (call legs).", cs->live_dialogs);
+	        : prom_gauge(out, "ixedge_dialogs", "Live SIP dialogs (call legs).",
+	                     cs->live_dialogs);
 	rc = rc ? rc : prom_gauge(out, "ixedge_calls", "Live calls.", cs->live_calls);
-	rc = rc ? rc : prom_counter(out, "ixedge_calls_started_total", "Calls started.", cs->started);
-	rc = rc ? rc : prom_counter(out, "ixedge_calls_answered_total", "Calls answered.", cs->answered);
+	rc = rc ? rc
+	        : prom_counter(out, "ixedge_calls_started_total", "Calls started.", cs->started);
+	rc = rc ? rc
+	        : prom_counter(out, "ixedge_calls_answered_total", "Calls answered.", cs->answered);
 	rc = rc ? rc
 	        : prom_counter(out, "ixedge_calls_failed_total", "Calls that ended unanswered.",
-	                  cs->failed);
+	                       cs->failed);
 	rc = rc ? rc
 	        : prom_header(out, "ixedge_calls_ended_total", "counter",
 	                      "Calls ended, by the final status of the call (200 when answered).");
@@ -422,24 +425,25 @@ int edge_metrics(void *arg, struct buf *out)
 		                     (double)ts->tx_msgs[p]);
 	}
 	rc = rc ? rc
-	        : prom_counter(out, "ixedge_sip_parse_errors_total", "Messages that failed to parse.",
-	                  ts->parse_errors);
+	        : prom_counter(out, "ixedge_sip_parse_errors_total",
+	                       "Messages that failed to parse.", ts->parse_errors);
 	rc = rc ? rc
 	        : prom_counter(out, "ixedge_sip_dropped_total", "Messages dropped unanswered.",
-	                  ts->dropped);
+	                       ts->dropped);
 	rc = rc ? rc
 	        : prom_counter(out, "ixedge_sip_retransmissions_total",
-	                  "Requests and responses the edge re-sent.", xs->retransmissions);
+	                       "Requests and responses the edge re-sent.", xs->retransmissions);
 	rc = rc ? rc
 	        : prom_counter(out, "ixedge_sip_retransmissions_absorbed_total",
-	                  "Retransmissions received and absorbed.", xs->absorbed);
+	                       "Retransmissions received and absorbed.", xs->absorbed);
 	rc = rc ? rc
 	        : prom_counter(out, "ixedge_sip_transaction_timeouts_total",
-	                  "Client transactions that timed out.", xs->timeouts);
-	rc = rc ? rc : prom_gauge(out, "ixedge_tcp_connections", "Open TCP connections.", ts->tcp_conns);
+	                       "Client transactions that timed out.", xs->timeouts);
+	rc = rc ? rc
+	        : prom_gauge(out, "ixedge_tcp_connections", "Open TCP connections.", ts->tcp_conns);
 	rc = rc ? rc
 	        : prom_counter(out, "ixedge_call_failovers_total",
-	                  "Outbound gateway paths abandoned for the next one.", cs->failovers);
+	                       "Outbound gateway paths abandoned for the next one.", cs->failovers);
 	if (e->nprobes) {
 		rc =
 		    rc ? rc

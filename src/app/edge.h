@@ -56,7 +56,7 @@ struct edge {
 	size_t *first_gw; /* per edge: index of its first gateway in gws */
 	struct routing *routing;
 	int default_edge;
-	struct inbound *in; /* store, access control, TwiML (inbound.c) */
+	struct inbound *in;  /* store, access control, TwiML (inbound.c) */
 	struct media *media; /* the relay: one pool per edge */
 	struct edge_probe *probes;
 	size_t nprobes;

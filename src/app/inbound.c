@@ -36,9 +36,8 @@ enum refusal {
 };
 
 static const char *const refusal_names[REFUSE__COUNT] = {
-    "unknown_base", "unknown_edge", "unknown_domain", "edge_mismatch",
-    "no_mapping",   "source",       "stale",          "auth_fail",
-    "replay",       "malformed",    "error",
+    "unknown_base", "unknown_edge", "unknown_domain", "edge_mismatch", "no_mapping", "source",
+    "stale",        "auth_fail",    "replay",         "malformed",     "error",
 };
 
 struct inbound {
@@ -51,7 +50,7 @@ struct inbound {
 	struct tmr poll_tmr;
 	uv_work_t load_work;
 	bool loading;
-	bool closing; /* closed while loading: the load's completion frees it */
+	bool closing;                  /* closed while loading: the load's completion frees it */
 	struct store_snapshot *loaded; /* handed from the worker to the loop */
 	struct store_err load_err;
 	int load_rc;
@@ -63,8 +62,8 @@ struct inbound {
 /* One inbound call's control state (the call's ctx). */
 struct icall {
 	struct inbound *in;
-	struct call *call;            /* until ended */
-	struct store_snapshot *snap;  /* keeps dom valid */
+	struct call *call;                   /* until ended */
+	struct store_snapshot *snap;         /* keeps dom valid */
 	const struct store_snap_domain *dom; /* NULL: static routes */
 	char account_sid[35];
 	char username[128]; /* digest-authenticated user, "" when none */
@@ -77,8 +76,8 @@ struct icall {
 /* ------------------------------------------------------------ refusal */
 
 static void refuse(struct inbound *in, struct txn *st, const struct sip_msg *req,
-                   const struct tp_peer *src, enum refusal why, uint16_t status,
-                   const char *phrase, const char *detail, const struct sip_edit *h, size_t n)
+                   const struct tp_peer *src, enum refusal why, uint16_t status, const char *phrase,
+                   const char *detail, const struct sip_edit *h, size_t n)
 {
 	char tag[24], addr[80];
 	struct slice t = {tag, dialog_tag_new(tag, sizeof(tag))};
@@ -100,18 +99,20 @@ static void challenge(struct inbound *in, struct txn *st, const struct sip_msg *
 	struct slice t = {tag, dialog_tag_new(tag, sizeof(tag))};
 
 	if (digest_challenge(in->digest, v, slice_cstr(in->snap->realm), stale, true)) {
-		refuse(in, st, req, src, REFUSE_ERROR, 500, NULL, "cannot build a challenge", NULL, 0);
+		refuse(in, st, req, src, REFUSE_ERROR, 500, NULL, "cannot build a challenge", NULL,
+		       0);
 		goto out;
 	}
 	for (size_t i = 0; i < DIGEST_NCHALLENGE; i++)
-		h[i] = (struct sip_edit){SIP_EDIT_ADD, SIP_HDR_WWW_AUTHENTICATE, {0},
-		                         (struct slice){v[i].p, v[i].len}};
+		h[i] = (struct sip_edit){
+		    SIP_EDIT_ADD, SIP_HDR_WWW_AUTHENTICATE, {0}, (struct slice){v[i].p, v[i].len}};
 	if (stale)
 		in->refused[REFUSE_STALE]++;
 	else
 		in->challenges++;
 	if (stale)
-		log_info(MOD, "INVITE to %.*s: 401 stale nonce (%s)", SLICE_ARG(req->ruri.host), detail);
+		log_info(MOD, "INVITE to %.*s: 401 stale nonce (%s)", SLICE_ARG(req->ruri.host),
+		         detail);
 	txn_reply(st, 401, NULL, t, h, DIGEST_NCHALLENGE, SLICE_NULL);
 out:
 	for (size_t i = 0; i < DIGEST_NCHALLENGE; i++)
@@ -167,8 +168,8 @@ static int domain_access(struct inbound *in, struct txn *st, const struct sip_ms
 		          store_snap_domain_ip_allowed(dom, ntohl(sin->sin_addr.s_addr));
 
 		if (!ok) {
-			refuse(in, st, req, src, REFUSE_SOURCE, 403, "Forbidden (source not allowed)",
-			       "source not allowed", NULL, 0);
+			refuse(in, st, req, src, REFUSE_SOURCE, 403,
+			       "Forbidden (source not allowed)", "source not allowed", NULL, 0);
 			return -EACCES;
 		}
 	}
@@ -187,7 +188,8 @@ static int domain_access(struct inbound *in, struct txn *st, const struct sip_ms
 	e = digest_verify(in->digest, &auth, req->method, req->ruri.raw, realm,
 	                  &(struct digest_creds_lookup){ha1_lookup, &cl}, &res);
 	if (e) {
-		refuse(in, st, req, src, REFUSE_ERROR, 500, NULL, "credential lookup failed", NULL, 0);
+		refuse(in, st, req, src, REFUSE_ERROR, 500, NULL, "credential lookup failed", NULL,
+		       0);
 		return -EACCES;
 	}
 	switch (res.outcome) {
@@ -199,13 +201,16 @@ static int domain_access(struct inbound *in, struct txn *st, const struct sip_ms
 		challenge(in, st, req, src, true, res.reason);
 		return -EACCES;
 	case DIGEST_REPLAY:
-		refuse(in, st, req, src, REFUSE_REPLAY, res.status, res.phrase, res.reason, NULL, 0);
+		refuse(in, st, req, src, REFUSE_REPLAY, res.status, res.phrase, res.reason, NULL,
+		       0);
 		return -EACCES;
 	case DIGEST_MALFORMED:
-		refuse(in, st, req, src, REFUSE_MALFORMED, res.status, res.phrase, res.reason, NULL, 0);
+		refuse(in, st, req, src, REFUSE_MALFORMED, res.status, res.phrase, res.reason, NULL,
+		       0);
 		return -EACCES;
 	default:
-		refuse(in, st, req, src, REFUSE_AUTH_FAIL, res.status, res.phrase, res.reason, NULL, 0);
+		refuse(in, st, req, src, REFUSE_AUTH_FAIL, res.status, res.phrase, res.reason, NULL,
+		       0);
 		return -EACCES;
 	}
 }
@@ -221,8 +226,8 @@ static void icall_destroy(void *obj)
 	mem_deref(ic->snap);
 }
 
-static int admit_h(void *arg, struct txn *st, const struct sip_msg *req,
-                   const struct tp_peer *src, void **ctx)
+static int admit_h(void *arg, struct txn *st, const struct sip_msg *req, const struct tp_peer *src,
+                   void **ctx)
 {
 	struct edge *e = arg;
 	struct inbound *in = e->in;
@@ -256,7 +261,8 @@ static int admit_h(void *arg, struct txn *st, const struct sip_msg *req,
 		if (domain_access(in, st, req, src, dom, user, sizeof(user)))
 			return -EACCES;
 	} else if (!edge_route_exists(e, req)) {
-		snprintf(why, sizeof(why), "Not Found (unknown domain '%.*s')", SLICE_ARG(rt.domain));
+		snprintf(why, sizeof(why), "Not Found (unknown domain '%.*s')",
+		         SLICE_ARG(rt.domain));
 		refuse(in, st, req, src, REFUSE_UNKNOWN_DOMAIN, 404, why, why, NULL, 0);
 		return -ENOENT;
 	}
@@ -313,9 +319,9 @@ static int uri_headers(struct slice q, char *out, size_t cap)
 		nl = sip_unescape((struct slice){p, (size_t)(eq - p)}, name, sizeof(name) - 1);
 		vl = sip_unescape((struct slice){eq + 1, (size_t)(stop - eq - 1)}, value,
 		                  sizeof(value) - 1);
-		if (nl <= 0 || vl < 0 || memchr(name, ':', (size_t)nl) || memchr(value, '\r', (size_t)vl) ||
-		    memchr(value, '\n', (size_t)vl) || memchr(name, '\r', (size_t)nl) ||
-		    memchr(name, '\n', (size_t)nl))
+		if (nl <= 0 || vl < 0 || memchr(name, ':', (size_t)nl) ||
+		    memchr(value, '\r', (size_t)vl) || memchr(value, '\n', (size_t)vl) ||
+		    memchr(name, '\r', (size_t)nl) || memchr(name, '\n', (size_t)nl))
 			return -EINVAL;
 		if (o + (size_t)nl + (size_t)vl + 5 > cap)
 			return -E2BIG;
@@ -341,8 +347,8 @@ static uint16_t sip_noun_target(struct icall *ic, const struct twiml_sip *s,
 	}
 	memcpy(uri, s->uri.p, ulen);
 	uri[ulen] = '\0';
-	if (q && uri_headers((struct slice){q + 1, (size_t)(slice_end(s->uri) - q - 1)},
-	                     d->headers, sizeof(d->headers))) {
+	if (q && uri_headers((struct slice){q + 1, (size_t)(slice_end(s->uri) - q - 1)}, d->headers,
+	                     sizeof(d->headers))) {
 		snprintf(why, whylen, "bad headers in the <Sip> URI");
 		return 400;
 	}
@@ -354,9 +360,8 @@ static uint16_t sip_noun_target(struct icall *ic, const struct twiml_sip *s,
 static void dial_step(struct icall *ic, const struct twiml_dial *dial)
 {
 	struct call_dial_target to[TWIML_MAX_SIP];
-	struct call_dial d = {.to = to,
-	                      .timeout_ms = dial->timeout * 1000,
-	                      .time_limit_ms = dial->time_limit * 1000};
+	struct call_dial d = {
+	    .to = to, .timeout_ms = dial->timeout * 1000, .time_limit_ms = dial->time_limit * 1000};
 	char why[192], cid[TWIML_MAX_CALLER_ID + 1];
 	int e;
 
@@ -511,7 +516,8 @@ static void dial_done_h(void *arg, struct call *call, const struct call_dial_res
 
 	(void)arg;
 	if (!ic || !ic->run) {
-		call_finish(call, res->sip_status >= 300 ? res->sip_status : 500, NULL, "dial over");
+		call_finish(call, res->sip_status >= 300 ? res->sip_status : 500, NULL,
+		            "dial over");
 		return;
 	}
 	for (uint32_t i = 0; res->final && i < res->final->nhdr && r.nhdr < ARRAY_SIZE(hdr); i++) {

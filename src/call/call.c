@@ -143,7 +143,6 @@ void leg_bye(struct leg *leg, const char *reason)
 	buf_free(&out);
 }
 
-
 /* ------------------------------------------------------------ records */
 
 static const char *a_status_text(const struct call *call)
@@ -193,7 +192,8 @@ void call_record(struct call *call, const struct fork *f)
 		r.sid = f->sid;
 		r.parent_sid = call->sid;
 		r.final = f->over;
-		r.from = call->caller_id[0] ? slice_cstr(call->caller_id) : call->a_req->from.uri.raw;
+		r.from =
+		    call->caller_id[0] ? slice_cstr(call->caller_id) : call->a_req->from.uri.raw;
 		r.to = slice_cstr(f->to.t.uri);
 		r.sip_call_id = f->req ? f->req->call_id : SLICE_NULL;
 		r.status = fork_status_text(f);
@@ -325,10 +325,13 @@ void call_finish(struct call *call, uint16_t status, const char *phrase, const c
 		return;
 	if (!call->a_answered) {
 		call->final_status = status;
-		snprintf(call->final_reason, sizeof(call->final_reason), "%s", phrase ? phrase : "");
+		snprintf(call->final_reason, sizeof(call->final_reason), "%s",
+		         phrase ? phrase : "");
 	}
 	snprintf(call->end_text, sizeof(call->end_text), "%s",
-	         why ? why : phrase ? phrase : "ended by the application");
+	         why      ? why
+	         : phrase ? phrase
+	                  : "ended by the application");
 	call_end(call, call->end_text, NULL);
 }
 
@@ -425,13 +428,11 @@ void call_session_refreshed(struct call *call, const struct sip_msg *resp2xx)
 	tmr_start(&call->st_tmr, call->cs->heap, v * 1000, session_expired_h, call);
 }
 
-
 /* -------------------------------------------------------- the control */
 
 static void call_a_answered(struct call *call);
 
-void call_a_reply(struct call *call, struct leg *from, const struct sip_msg *resp,
-                  uint16_t status)
+void call_a_reply(struct call *call, struct leg *from, const struct sip_msg *resp, uint16_t status)
 {
 	struct sip_edit h[40];
 	struct buf tmp = {0};
@@ -488,7 +489,8 @@ static void call_a_answered(struct call *call)
 	if (cs->conf.max_duration_ms)
 		tmr_start(&call->max_tmr, cs->heap, cs->conf.max_duration_ms, max_duration_h, call);
 	if (cs->conf.media && cs->conf.media_timeout_ms)
-		tmr_start(&call->media_tmr, cs->heap, cs->conf.media_timeout_ms, media_check_h, call);
+		tmr_start(&call->media_tmr, cs->heap, cs->conf.media_timeout_ms, media_check_h,
+		          call);
 	call_record(call, NULL);
 }
 

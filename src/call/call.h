@@ -57,10 +57,10 @@ struct call_target {
 /* One party of a dial: a target plus what the leg needs besides the route. */
 struct call_dial_target {
 	struct call_target t;
-	char edge[32];       /* the outbound edge (records; its media pool) */
-	char username[256];  /* answer to the far end's digest challenge; "" = none */
+	char edge[32];      /* the outbound edge (records; its media pool) */
+	char username[256]; /* answer to the far end's digest challenge; "" = none */
 	char password[256];
-	char headers[1024];  /* extra headers, "Name: value\r\n" each (<Sip> ?X-...) */
+	char headers[1024]; /* extra headers, "Name: value\r\n" each (<Sip> ?X-...) */
 };
 
 #define CALL_MAX_DIAL 10
@@ -92,10 +92,10 @@ enum call_dial_status {
 /* What became of a dial; valid during the dial_done callback only. */
 struct call_dial_result {
 	enum call_dial_status status;
-	uint16_t sip_status;        /* final of the leg that answered or decided; 0: none */
-	const char *call_sid;       /* that leg's SID; "" when no leg was created */
-	struct slice sip_call_id;   /* that leg's Call-ID */
-	uint32_t duration_s;        /* seconds bridged */
+	uint16_t sip_status;         /* final of the leg that answered or decided; 0: none */
+	const char *call_sid;        /* that leg's SID; "" when no leg was created */
+	struct slice sip_call_id;    /* that leg's Call-ID */
+	uint32_t duration_s;         /* seconds bridged */
 	const struct sip_msg *final; /* its final response (X- headers), NULL when none */
 };
 

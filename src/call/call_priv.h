@@ -94,11 +94,11 @@ struct call {
 	struct txn *held_st; /* callee re-INVITE held until the caller ACKs our 2xx */
 	struct sip_msg *held_req;
 	struct tmr ring_tmr, limit_tmr, max_tmr, st_tmr, refresh_tmr, media_tmr;
-	struct call_dial dial;        /* the running dial (targets copied into forks) */
-	char caller_id[256];          /* the running dial's From URI, "" = the caller's */
-	char final_reason[128];       /* reason phrase for the caller's final, "" = standard */
-	char end_text[160];           /* an end reason set by the controller */
-	char edge[32];                /* the inbound leg's edge */
+	struct call_dial dial;  /* the running dial (targets copied into forks) */
+	char caller_id[256];    /* the running dial's From URI, "" = the caller's */
+	char final_reason[128]; /* reason phrase for the caller's final, "" = standard */
+	char end_text[160];     /* an end reason set by the controller */
+	char edge[32];          /* the inbound leg's edge */
 	uint32_t st_interval_s;
 	uint64_t start_ms, answer_ms, end_ms;
 	uint16_t final_status;
@@ -140,8 +140,7 @@ void call_release_check(struct call *call);
  * Answers or refuses the caller with the headers and body of resp (when
  * given), the body rewritten for the caller when it is SDP from leg from.
  */
-void call_a_reply(struct call *call, struct leg *from, const struct sip_msg *resp,
-                  uint16_t status);
+void call_a_reply(struct call *call, struct leg *from, const struct sip_msg *resp, uint16_t status);
 /* A fork answered first: join it to the caller (answer, ACK, timers). */
 void call_bridged(struct call *call, struct fork *f, struct sip_msg *resp);
 /* The bridged leg has ended (its BYE, or ours): report the dial as completed. */

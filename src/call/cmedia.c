@@ -50,8 +50,8 @@ static const char *leg_pool(const struct leg *leg)
 /* The address family the leg's party speaks SIP from: its media endpoints use it too. */
 static int leg_family(const struct leg *leg)
 {
-	int af = leg->dlg.state != DIALOG_NONE ? leg->dlg.peer.addr.ss_family
-	                                       : leg->peer.addr.ss_family;
+	int af =
+	    leg->dlg.state != DIALOG_NONE ? leg->dlg.peer.addr.ss_family : leg->peer.addr.ss_family;
 
 	return af == AF_INET6 ? AF_INET6 : af == AF_INET ? AF_INET : AF_UNSPEC;
 }

@@ -50,10 +50,8 @@ static bool extra_headers(const char *text, struct sip_edit *h, size_t *n, size_
 		const char *v = colon + 1;
 		while (v < eol && *v == ' ')
 			v++;
-		h[(*n)++] = (struct sip_edit){SIP_EDIT_ADD,
-		                              SIP_HDR_OTHER,
-		                              {p, (size_t)(colon - p)},
-		                              {v, (size_t)(eol - v)}};
+		h[(*n)++] = (struct sip_edit){
+		    SIP_EDIT_ADD, SIP_HDR_OTHER, {p, (size_t)(colon - p)}, {v, (size_t)(eol - v)}};
 		p = eol + 2;
 	}
 	return true;
@@ -94,10 +92,11 @@ static int fork_invite_build(struct fork *f, struct buf *out, struct slice auth_
 		if (call->caller_id[0])
 			len = snprintf(from, sizeof(from), "<%s>;tag=%s", call->caller_id, tag);
 		else
-			len = snprintf(from, sizeof(from), "%s%.*s%s<%.*s>;tag=%s",
-			               a->from.dname_quoted ? "\"" : "", SLICE_ARG(a->from.dname),
-			               a->from.dname.len ? (a->from.dname_quoted ? "\" " : " ") : "",
-			               SLICE_ARG(a->from.uri.raw), tag);
+			len =
+			    snprintf(from, sizeof(from), "%s%.*s%s<%.*s>;tag=%s",
+			             a->from.dname_quoted ? "\"" : "", SLICE_ARG(a->from.dname),
+			             a->from.dname.len ? (a->from.dname_quoted ? "\" " : " ") : "",
+			             SLICE_ARG(a->from.uri.raw), tag);
 		if (len < 0 || (size_t)len >= sizeof(from))
 			return -E2BIG;
 		h[n++] = (struct sip_edit){SIP_EDIT_ADD, SIP_HDR_FROM, {0}, {from, (size_t)len}};
@@ -248,8 +247,8 @@ static bool fork_next_path(struct fork *f, const char *why)
 		fork_path_reset(f);
 		f->hop++;
 		call->cs->stats.failovers++;
-		log_info("call", "%s: path %zu gave %s; trying path %zu of %zu", f->sid, f->hop, why,
-		         f->hop + 1, f->to.t.nhops);
+		log_info("call", "%s: path %zu gave %s; trying path %zu of %zu", f->sid, f->hop,
+		         why, f->hop + 1, f->to.t.nhops);
 		f->req = mem_deref(f->req); /* a new path is a new INVITE */
 		f->auth_sent = false;
 		if (fork_send(f, SLICE_NULL, SLICE_NULL) == 0)
@@ -366,7 +365,8 @@ static bool fork_auth_retry(struct fork *f, const struct sip_msg *resp)
 	if (!f->to.username[0])
 		return false;
 	if (digest_challenge_pick(&ch, resp, why, sizeof(why))) {
-		log_info("call", "%s: cannot answer the %u challenge: %s", f->sid, resp->status, why);
+		log_info("call", "%s: cannot answer the %u challenge: %s", f->sid, resp->status,
+		         why);
 		return false;
 	}
 	/* One answer per challenge; a stale nonce (stale=true) earns one more. */
@@ -402,7 +402,8 @@ static void fork_resp(struct fork *f, struct txn *ct, struct sip_msg *resp, int 
 		fork_txn_done(f);
 		if (!fork_next_path(f, "no answer"))
 			fork_failed(f, err == -ETIMEDOUT ? 408 : 503,
-			            err == -ETIMEDOUT ? "callee did not answer" : "callee unreachable");
+			            err == -ETIMEDOUT ? "callee did not answer"
+			                              : "callee unreachable");
 		call_release_check(call);
 		return;
 	}
@@ -418,8 +419,8 @@ static void fork_resp(struct fork *f, struct txn *ct, struct sip_msg *resp, int 
 			bool had = b->dlg.state != DIALOG_NONE;
 
 			/* The newest early dialog stands for the callee until one answers. */
-			if (dialog_uac_create(&b->dlg, f->req, resp, slice_cstr(b->contact), &hop) ==
-			        0 &&
+			if (dialog_uac_create(&b->dlg, f->req, resp, slice_cstr(b->contact),
+			                      &hop) == 0 &&
 			    !had)
 				leg_dialog_count(b, true);
 		}
@@ -571,7 +572,8 @@ void dial_over(struct call *call, enum call_dial_status why)
 		if (f && f->final && why == CALL_DIAL_FAILED)
 			call_a_reply(call, NULL, f->final, st);
 		call->final_status = st;
-		call_end(call, why == CALL_DIAL_NO_ANSWER ? "ring timeout" : "callee refused", NULL);
+		call_end(call, why == CALL_DIAL_NO_ANSWER ? "ring timeout" : "callee refused",
+		         NULL);
 		return;
 	}
 	if (!cs->ctl.dial_done) {

@@ -401,7 +401,7 @@ static int map_parse(struct sc_run *r, const char *purpose, const char *type, en
 
 static int map_change(struct sc_run *r, bool add)
 {
-	enum store_map m;
+	enum store_map m = STORE_MAP_CALL_ACL;
 	char sid[35];
 	int st = map_parse(r, r->pos[1], r->pos[2], &m), rc;
 

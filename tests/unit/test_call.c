@@ -102,8 +102,9 @@ static int setup(void **state)
 	cc.ring_timeout_ms = 20000;
 	cc.session_expires_s = 1800;
 	txn_conf_default(&xc);
-	assert_int_equal(calls_alloc(&w.cs, &w.heap, &io, &cc,
-	                             &(struct call_ctl){.start = route_h, .arg = &w}), 0);
+	assert_int_equal(
+	    calls_alloc(&w.cs, &w.heap, &io, &cc, &(struct call_ctl){.start = route_h, .arg = &w}),
+	    0);
 	calls_tu(w.cs, &tu);
 	assert_int_equal(txns_alloc(&w.tl, &w.heap, &xc, &io, &tu), 0);
 	calls_set_txns(w.cs, w.tl);
