@@ -599,6 +599,12 @@ static void record_h(void *arg, const struct call_rec *r)
 	rec.sip_status = r->sip_status;
 	rec.end_reason = r->end_reason;
 	rec.hung_up_by = r->hung_up_by;
+	rec.media_packets_received = (int64_t)r->media.rx_pkts;
+	rec.media_bytes_received = (int64_t)r->media.rx_bytes;
+	rec.media_packets_sent = (int64_t)r->media.tx_pkts;
+	rec.media_bytes_sent = (int64_t)r->media.tx_bytes;
+	rec.media_packets_lost = r->media.rr_cum_lost > 0 ? r->media.rr_cum_lost : 0;
+	rec.media_jitter = r->media.rr_jitter;
 	if (store_call_record_post(in->records, &rec))
 		log_warn(MOD, "%s: call record dropped (writer queue full)", r->sid);
 }
@@ -665,6 +671,36 @@ static void poll_h(void *arg)
 	tmr_start(&in->poll_tmr, &in->e->heap, SNAPSHOT_POLL_MS, poll_h, in);
 }
 
+/* tnx= SIDs of connections created with ixctl: the snapshot knows their edge. */
+static int store_connection_edge(void *arg, struct slice sid)
+{
+	struct inbound *in = arg;
+	const struct store_connection *c =
+	    in->snap ? store_snapshot_connection(in->snap, sid) : NULL;
+
+	return c ? routing_edge_find(in->e->routing, slice_cstr(c->edge), NULL) : -ENOENT;
+}
+
+/*
+ * The deployment's one digest realm: "sip." + the first base domain.  ixctl
+ * hashes credentials under the same (docs/AUTH.md, "Realm").
+ */
+static int realm_ensure(struct inbound *in, struct store_err *err)
+{
+	const struct config *cfg = in->e->cfg;
+	char want[300], have[300];
+
+	snprintf(want, sizeof(want), "sip.%s",
+	         cfg->nbase_domains ? cfg->base_domains[0] : "twilio.com");
+	if (store_realm_get(in->store, have, sizeof(have)) == 0 && !strcmp(have, want))
+		return 0;
+	log_warn(MOD,
+	         "digest realm set to %s (was %s): credentials hashed under the old one "
+	         "must have their passwords set again",
+	         want, have);
+	return store_realm_set(in->store, want, err);
+}
+
 static int64_t wall_now_ms(void)
 {
 	struct timespec ts;
@@ -689,6 +725,8 @@ int inbound_open(struct edge *e)
 	in->wall_offset_ms = wall_now_ms() - (int64_t)e->heap.now;
 	rc = store_open(&in->store, dir, &err);
 	if (!rc)
+		rc = realm_ensure(in, &err);
+	if (!rc)
 		rc = seed_apply(in->store, e->cfg, 0, &ss, err.msg, sizeof(err.msg));
 	if (!rc)
 		rc = store_open(&in->loader, dir, &err);
@@ -708,6 +746,7 @@ int inbound_open(struct edge *e)
 	}
 	log_info(MOD, "store %s: %zu accounts, %zu domains (seed: %u created), realm %s", dir,
 	         in->snap->naccounts, in->snap->ndomains, ss.created, in->snap->realm);
+	routing_set_connection_lookup(e->routing, store_connection_edge, in);
 	tmr_start(&in->poll_tmr, &e->heap, SNAPSHOT_POLL_MS, poll_h, in);
 	return 0;
 }

@@ -205,6 +205,7 @@ void call_record(struct call *call, const struct fork *f)
 		r.hung_up_by = f->over && f->hung_up_by ? f->hung_up_by : "";
 		r.edge = f->to.edge;
 		r.gateway = f->leg.hostport;
+		cmedia_leg_stats(&f->leg, &r.media);
 	} else {
 		r.sid = call->sid;
 		r.parent_sid = "";
@@ -222,6 +223,7 @@ void call_record(struct call *call, const struct fork *f)
 		r.hung_up_by = r.final && call->hung_up_by ? call->hung_up_by : "";
 		r.edge = call->edge;
 		r.gateway = call->a.hostport;
+		cmedia_leg_stats(&call->a, &r.media);
 	}
 	cs->ctl.record(cs->ctl.arg, &r);
 }
@@ -286,7 +288,6 @@ void call_end(struct call *call, const char *reason, struct leg *by)
 	}
 	for (struct fork *f = call->forks; f; f = f->next)
 		cmedia_leg_free(&f->leg);
-	cmedia_leg_free(&call->a);
 	if (call->a_answered)
 		call->final_status = call->final_status ? call->final_status : 200;
 	call->state = CALL_ENDED;
@@ -303,6 +304,7 @@ void call_end(struct call *call, const char *reason, struct leg *by)
 		cs->stats.failed++;
 	calls_log_end(call);
 	call_record(call, NULL);
+	cmedia_leg_free(&call->a);
 	if (cs->ctl.ended)
 		cs->ctl.ended(cs->ctl.arg, call);
 	call_release_check(call);

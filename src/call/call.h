@@ -114,10 +114,11 @@ struct call_rec {
 	const char *status; /* ringing in-progress completed busy failed no-answer canceled */
 	uint64_t start_ms, answer_ms, end_ms;
 	uint16_t sip_status;
-	const char *end_reason; /* "" while running */
-	const char *hung_up_by; /* caller, callee, edge; "" while running */
-	const char *edge;       /* the leg's edge name, "" unknown */
-	const char *gateway;    /* the edge socket the leg used ("ip:port") */
+	const char *end_reason;   /* "" while running */
+	const char *hung_up_by;   /* caller, callee, edge; "" while running */
+	const char *edge;         /* the leg's edge name, "" unknown */
+	const char *gateway;      /* the edge socket the leg used ("ip:port") */
+	struct media_stats media; /* the leg's endpoints, summed over its streams */
 };
 
 /*

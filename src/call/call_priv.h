@@ -173,6 +173,8 @@ uint16_t cmedia_body(struct leg *from, struct leg *to, const struct sip_msg *msg
 /* Whether every stream of the caller and the bridged callee has been silent for idle_ms. */
 bool cmedia_idle(const struct call *call, uint64_t idle_ms);
 void cmedia_leg_free(struct leg *leg);
+/* The leg's media counters summed over its streams (zero when none). */
+void cmedia_leg_stats(const struct leg *leg, struct media_stats *st);
 
 /* relay.c */
 void relay_request(struct leg *from, struct txn *st, struct sip_msg *req);

@@ -42,6 +42,31 @@ void cmedia_leg_free(struct leg *leg)
 	leg->media = NULL;
 }
 
+void cmedia_leg_stats(const struct leg *leg, struct media_stats *st)
+{
+	const struct leg_media *lm = leg->media;
+
+	memset(st, 0, sizeof(*st));
+	for (size_t i = 0; lm && i < lm->n; i++) {
+		struct media_stats s;
+
+		media_ep_stats(lm->ep[i], &s);
+		st->rx_pkts += s.rx_pkts;
+		st->rx_bytes += s.rx_bytes;
+		st->tx_pkts += s.tx_pkts;
+		st->tx_bytes += s.tx_bytes;
+		st->rtcp_rx += s.rtcp_rx;
+		st->dropped += s.dropped;
+		st->rr_blocks += s.rr_blocks;
+		if (s.rr_cum_lost > 0)
+			st->rr_cum_lost += s.rr_cum_lost;
+		if (s.rr_jitter > st->rr_jitter)
+			st->rr_jitter = s.rr_jitter;
+		if (s.last_rx_ms > st->last_rx_ms)
+			st->last_rx_ms = s.last_rx_ms;
+	}
+}
+
 static const char *leg_pool(const struct leg *leg)
 {
 	return leg->fork ? leg->fork->to.edge : leg->call->edge;

@@ -269,10 +269,10 @@ static void fork_over(struct fork *f, uint16_t status, const char *reason)
 	if (status && !f->status)
 		f->status = status;
 	f->end_ms = calls_now_ms(call->cs);
-	cmedia_leg_free(&f->leg);
 	if (!f->end_reason)
 		f->end_reason = reason;
 	call_record(call, f);
+	cmedia_leg_free(&f->leg);
 }
 
 /* Whether every fork of the running dial is over without an answer. */

@@ -348,5 +348,13 @@ int routing_connection_edge(const struct routing *r, struct slice sid)
 {
 	const struct routing_name *n = routing_name_find(r->sids, r->nsids, sid);
 
-	return n ? n->idx : -ENOENT;
+	if (n)
+		return n->idx;
+	return r->conn_h ? r->conn_h(r->conn_arg, sid) : -ENOENT;
+}
+
+void routing_set_connection_lookup(struct routing *r, routing_conn_h *h, void *arg)
+{
+	r->conn_h = h;
+	r->conn_arg = arg;
 }

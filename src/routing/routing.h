@@ -102,6 +102,13 @@ int routing_region_find(const struct routing *r, struct slice name);
 /* The edge a connection SID (NX...) lands on, or -ENOENT. */
 int routing_connection_edge(const struct routing *r, struct slice sid);
 
+/*
+ * Connections that are not in the config (the store's, managed with ixctl):
+ * h gives the edge index of sid, or -ENOENT.  Asked after the config's.
+ */
+typedef int(routing_conn_h)(void *arg, struct slice sid);
+void routing_set_connection_lookup(struct routing *r, routing_conn_h *h, void *arg);
+
 /* ------------------------------------------------------------- inbound */
 
 struct routing_target {

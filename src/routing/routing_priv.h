@@ -31,6 +31,8 @@ struct routing {
 	/* the edges of region i, in config order: redges[roff[i] .. roff[i + 1]) */
 	size_t *redges;
 	size_t *roff;
+	routing_conn_h *conn_h; /* connections beyond the config's (the store's) */
+	void *conn_arg;
 };
 
 /* The entry for key (ASCII case-insensitive), or NULL. */

@@ -475,6 +475,7 @@ static const struct store_field cred_fields[] = {
 
 #define CTEXT(name, max) FLD(struct store_call_rec, name, STORE_TEXT, C | U, chk_text, NULL, max)
 #define CTIME(name)      FLD(struct store_call_rec, name, STORE_TIME, C | U, chk_range, "0", INT64_MAX)
+#define CINT(name)       FLD(struct store_call_rec, name, STORE_INT, C | U, chk_range, "0", INT64_MAX)
 static const struct store_field call_fields[] = {
     SID(struct store_call_rec),
     ACCOUNT_PARENT(struct store_call_rec),
@@ -493,10 +494,17 @@ static const struct store_field call_fields[] = {
     FLD(struct store_call_rec, sip_status, STORE_INT, C | U, chk_sip_status, "0", 699),
     CTEXT(end_reason, 255),
     CTEXT(hung_up_by, 64),
+    CINT(media_packets_received),
+    CINT(media_bytes_received),
+    CINT(media_packets_sent),
+    CINT(media_bytes_sent),
+    CINT(media_packets_lost),
+    CINT(media_jitter),
     DATES(struct store_call_rec),
 };
 #undef CTEXT
 #undef CTIME
+#undef CINT
 
 static const struct store_field connection_fields[] = {
     SID(struct store_connection),

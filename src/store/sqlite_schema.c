@@ -185,9 +185,18 @@ static const char migration2[] =
     "  BEGIN UPDATE config_version SET version = version + 1; END;\n"
     "CREATE TRIGGER connections_bump_d AFTER DELETE ON connections\n"
     "  BEGIN UPDATE config_version SET version = version + 1; END;\n";
+
+/* Migration 3: per-leg media counters in call records (issue 6). */
+static const char migration3[] =
+    "ALTER TABLE calls ADD COLUMN media_packets_received INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE calls ADD COLUMN media_bytes_received INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE calls ADD COLUMN media_packets_sent INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE calls ADD COLUMN media_bytes_sent INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE calls ADD COLUMN media_packets_lost INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE calls ADD COLUMN media_jitter INTEGER NOT NULL DEFAULT 0;\n";
 /* clang-format on */
 
-static const char *const migrations[] = {migration1, migration2};
+static const char *const migrations[] = {migration1, migration2, migration3};
 
 int sq_exec(sqlite3 *db, const char *sql)
 {

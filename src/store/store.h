@@ -140,6 +140,11 @@ struct store_call_rec {
 	int64_t sip_status; /* final SIP status of the leg, 0 for none */
 	const char *end_reason;
 	const char *hung_up_by;
+	/* The leg's media through the edge: from its party (received) and to it
+	 * (sent); lost and jitter as the party's RTCP reports last said. */
+	int64_t media_packets_received, media_bytes_received;
+	int64_t media_packets_sent, media_bytes_sent;
+	int64_t media_packets_lost, media_jitter;
 	int64_t date_created, date_updated;
 };
 

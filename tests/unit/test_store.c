@@ -117,7 +117,7 @@ static void test_open_reopen(void **state)
 	int v = 0;
 
 	assert_int_equal(store_schema_version(fx->st, &v), 0);
-	assert_int_equal(v, 2);
+	assert_int_equal(v, 3);
 	assert_int_equal(store_check(fx->st, &err), 0);
 	/* Auth tokens and hashes inside: owner-only. */
 	snprintf(path, sizeof(path), "%s/ixedge.db", fx->dir);
@@ -144,7 +144,7 @@ static void test_open_reopen(void **state)
 	/* Reopening applies nothing and keeps the data. */
 	assert_int_equal(store_open(&fx->st, fx->dir, &err), 0);
 	assert_int_equal(store_schema_version(fx->st, &v), 0);
-	assert_int_equal(v, 2);
+	assert_int_equal(v, 3);
 	assert_int_equal(store_get(fx->st, STORE_ACCOUNT, fx->account, &pg, &err), 0);
 	assert_int_equal(pg->n, 1);
 	mem_deref(pg);

@@ -104,7 +104,7 @@ static void test_crud(void **state)
 	int v = 0;
 
 	assert_int_equal(store_schema_version(fx->st, &v), 0);
-	assert_int_equal(v, 2);
+	assert_int_equal(v, 3);
 	assert_int_equal(conn_create(fx->st, &pg, &err, "sid=" NX1, "edge=Ashburn-IX",
 	                             "friendly_name=Equinix DC2", NULL),
 	                 0);
@@ -225,7 +225,8 @@ static void test_field_valid(void **state)
 	assert_int_equal(store_field_valid(STORE_NKINDS, "sid", "x", &err), -EINVAL);
 }
 
-/* A file at schema version 1 (as shipped before connections) is migrated on open. */
+/* A file at schema version 1 (as shipped before connections and media counters) is migrated on
+ * open. */
 static void test_migrate_from_1(void **state)
 {
 	struct fx *fx = *state;
@@ -239,13 +240,19 @@ static void test_migrate_from_1(void **state)
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db,
 	                              "DROP TABLE connections; "
-	                              "DELETE FROM schema_version WHERE version = 2",
+	                              "ALTER TABLE calls DROP COLUMN media_packets_received; "
+	                              "ALTER TABLE calls DROP COLUMN media_bytes_received; "
+	                              "ALTER TABLE calls DROP COLUMN media_packets_sent; "
+	                              "ALTER TABLE calls DROP COLUMN media_bytes_sent; "
+	                              "ALTER TABLE calls DROP COLUMN media_packets_lost; "
+	                              "ALTER TABLE calls DROP COLUMN media_jitter; "
+	                              "DELETE FROM schema_version WHERE version >= 2",
 	                              NULL, NULL, NULL),
 	                 SQLITE_OK);
 	sqlite3_close(db);
 	assert_int_equal(store_open(&fx->st, fx->dir, &err), 0);
 	assert_int_equal(store_schema_version(fx->st, &v), 0);
-	assert_int_equal(v, 2);
+	assert_int_equal(v, 3);
 	assert_int_equal(conn_create(fx->st, NULL, &err, "sid=" NX1, "edge=ashburn-ix", NULL), 0);
 	assert_int_equal(store_check(fx->st, &err), 0);
 }
