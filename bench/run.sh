@@ -45,6 +45,8 @@ run_bench sip_parse "$build/bench_sip_parse" ${BENCH_SECONDS:+-t "$BENCH_SECONDS
   "$src/bench/sip_parse/corpus"
 # Signalling (SIPp -> ixedge -> SIPp, Kamailio baseline): once ixedge completes a probe call.
 if "$src/bench/signalling/run.sh" --probe "$build" >/dev/null 2>&1; then run_bench signalling "$src/bench/signalling/run.sh" "$build"; else echo "== signalling: skipped, ixedge did not complete a probe call"; echo; fi
+# Media (N RTP streams through ixedge's media engine, rtpengine baseline): bench/media/run.sh.
+run_bench media "$src/bench/media/run.sh" "$build"
 
 if [ ${#failed[@]} -ne 0 ]; then
   echo "bench: could not run: ${failed[*]}" >&2

@@ -236,6 +236,24 @@ static int parse_media(struct config_walk *c, yaml_node_t *n)
 	return rc;
 }
 
+/* auth: the inbound digest settings. */
+static int parse_auth(struct config_walk *c, yaml_node_t *n)
+{
+	static const char *const keys[] = {"nonce_lifetime"};
+	yaml_node_t *v[ARRAY_SIZE(keys)];
+	uint64_t x;
+	size_t old;
+	int rc = config_walk_map(c, n, keys, ARRAY_SIZE(keys), 0, v);
+
+	if (!rc && v[0]) {
+		old = config_walk_key(c, keys[0]);
+		rc = config_walk_uint(c, v[0], 1, 86400, NULL, &x);
+		c->cfg->auth.nonce_lifetime_s = (uint32_t)x;
+		config_walk_pop(c, old);
+	}
+	return rc;
+}
+
 static int parse_data_dir(struct config_walk *c, yaml_node_t *n)
 {
 	const char *s;
@@ -269,6 +287,7 @@ static const struct {
     {"probes", config_probes, false},
     {"admin", parse_admin, false},
     {"media", parse_media, false},
+    {"auth", parse_auth, false},
     {"data_dir", parse_data_dir, false},
     {"seed", config_seed, false},
 };
@@ -362,6 +381,7 @@ static int config_defaults(struct config *cfg, const char *name)
 	cfg->data_dir = strdup("./data");
 	cfg->media =
 	    (struct config_media_relay){.threads = 1, .timeout_s = 60, .quarantine_ms = 5000};
+	cfg->auth.nonce_lifetime_s = 300;
 	cfg->base_domains = calloc(ARRAY_SIZE(bases), sizeof(char *));
 	if (!cfg->file || !cfg->data_dir || !cfg->base_domains)
 		return -ENOMEM;

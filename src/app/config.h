@@ -134,6 +134,11 @@ struct config_media_relay {
 	uint32_t quarantine_ms; /* a freed port rests this long (5000) */
 };
 
+/* auth: inbound digest authentication (docs/AUTH.md). */
+struct config_auth {
+	uint32_t nonce_lifetime_s; /* 1-86400 (300): an older nonce is stale */
+};
+
 struct config {
 	char *file; /* the name errors were reported against */
 	enum log_level log_level;
@@ -160,6 +165,7 @@ struct config {
 	size_t nprobes;
 	struct config_seed seed;
 	struct config_media_relay media;
+	struct config_auth auth;
 };
 
 /*

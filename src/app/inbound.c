@@ -739,6 +739,7 @@ int inbound_open(struct edge *e)
 		return rc;
 	}
 	digest_cfg_default(&dc);
+	dc.nonce_lifetime_s = e->cfg->auth.nonce_lifetime_s;
 	rc = digest_alloc(&in->digest, &dc);
 	if (rc) {
 		log_error(MOD, "digest: %s", strerror(-rc));
