@@ -634,6 +634,7 @@ int call_dial(struct call *call, const struct call_dial *d)
 	/* Forks of an earlier dial are over; the dial's result looks at the new ones. */
 	for (struct fork *f = call->forks; f; f = f->next)
 		f->over = true;
+	call->dial_id++;
 	call->state = CALL_DIALING;
 	for (size_t i = 0; i < d->n; i++)
 		any |= fork_start(call, &d->to[i]) == 0;

@@ -45,6 +45,7 @@ struct fork {
 	bool over;             /* failed, cancelled, or its bridge ended */
 	bool cancelled;        /* the edge gave up on it (another answered, timeout, finish) */
 	bool auth_sent;        /* an INVITE with credentials went out (one try per nonce) */
+	unsigned dial_id;      /* the dial it belongs to (call.dial_id at its start) */
 	uint16_t status;       /* final SIP status, 0 none */
 	struct sip_msg *req;   /* our INVITE, parsed (for dialogs and ACKs) */
 	struct sip_msg *final; /* its final non-2xx response, for the dial result */
@@ -95,6 +96,7 @@ struct call {
 	struct sip_msg *held_req;
 	struct tmr ring_tmr, limit_tmr, max_tmr, st_tmr, refresh_tmr, media_tmr;
 	struct call_dial dial;  /* the running dial (targets copied into forks) */
+	unsigned dial_id;       /* counts the call's dials */
 	char caller_id[256];    /* the running dial's From URI, "" = the caller's */
 	char final_reason[128]; /* reason phrase for the caller's final, "" = standard */
 	char end_text[160];     /* an end reason set by the controller */

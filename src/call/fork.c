@@ -486,6 +486,7 @@ int fork_start(struct call *call, const struct call_dial_target *to)
 		return -ENOMEM;
 	f->leg = (struct leg){.kind = OWNER_LEG, .call = call, .fork = f};
 	f->to = *to;
+	f->dial_id = call->dial_id;
 	rand_sid(f->sid, "CA");
 	f->start_ms = calls_now_ms(cs);
 	f->next = call->forks;
@@ -522,6 +523,8 @@ static const struct fork *dial_decider(const struct call *call)
 	int best_rank = -1;
 
 	for (const struct fork *f = call->forks; f; f = f->next) {
+		if (f->dial_id != call->dial_id)
+			continue; /* an earlier dial's */
 		int rank = f->status == 486 || f->status == 600 ? 4
 		           : f->status >= 600                   ? 3
 		           : f->final && f->status != 487       ? 2
