@@ -185,6 +185,36 @@ void relay_release_held(struct call *call, bool relay)
 	mem_deref(req);
 }
 
+/*
+ * The caller renegotiates (hold, resume, a new port) while no callee is
+ * bridged (between two dials, in a <Pause>): the edge answers from its own
+ * endpoints, as it did when it answered the call.
+ */
+static void answer_locally(struct call *call, struct txn *st, struct sip_msg *req)
+{
+	struct sip_edit h[4];
+	struct buf tmp = {0};
+	struct slice body;
+	char contact[160], why[128];
+	size_t n = 0;
+	uint16_t bad = cmedia_body(&call->a, &call->a, req, &body, &tmp, why, sizeof(why));
+	int len;
+
+	if (bad) {
+		txn_reply(st, bad, NULL, SLICE_NULL, NULL, 0, SLICE_NULL);
+		buf_free(&tmp);
+		return;
+	}
+	dialog_update_target(&call->a.dlg, req);
+	len = snprintf(contact, sizeof(contact), "<%s>", call->a.contact);
+	h[n++] = (struct sip_edit){SIP_EDIT_ADD, SIP_HDR_CONTACT, {0}, {contact, (size_t)len}};
+	if (body.len)
+		h[n++] = (struct sip_edit){
+		    SIP_EDIT_ADD, SIP_HDR_CONTENT_TYPE, {0}, SLICE("application/sdp")};
+	txn_reply(st, 200, NULL, SLICE_NULL, h, n, body);
+	buf_free(&tmp);
+}
+
 void relay_request(struct leg *from, struct txn *st, struct sip_msg *req)
 {
 	struct call *call = from->call;
@@ -220,6 +250,12 @@ void relay_request(struct leg *from, struct txn *st, struct sip_msg *req)
 		break;
 	default:
 		break;
+	}
+	if (from == &call->a && !to && call->a_answered &&
+	    (req->mid == SIP_METHOD_INVITE || req->mid == SIP_METHOD_UPDATE) && req->body.len &&
+	    call->cs->conf.media) {
+		answer_locally(call, st, req);
+		return;
 	}
 	if (call->state != CALL_BRIDGED || !to || to->dlg.state != DIALOG_CONFIRMED ||
 	    (from != &call->a && from != call->b)) {
