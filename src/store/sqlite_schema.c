@@ -261,10 +261,19 @@ out:
 }
 
 /* The file holds auth tokens and digest hashes: owner-only, and so are its -wal and -shm. */
+/*
+ * Creates the file with mode 0600 when it does not exist yet.  Never opens
+ * an existing one: closing any descriptor of a file drops every POSIX lock
+ * the process holds on it, including those of SQLite connections already
+ * open (a second store_open() in one process would then let another
+ * process checkpoint and truncate the WAL under them).
+ */
 static int file_create(const char *path, struct store_err *err)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 
+	if (fd < 0 && errno == EEXIST)
+		return 0;
 	if (fd < 0)
 		return store_errf(err, -errno, "%s: %s", path, strerror(errno));
 	close(fd);
