@@ -145,6 +145,13 @@ static uint16_t rewrite(struct leg *from, struct leg *to, struct slice body, str
 
 	if (e && !(e == -ENOTSUP && sdp.complete))
 		return err->status ? err->status : 400;
+	/* No stream to relay (every port 0, or only T.38/UDPTL): an answer that
+	 * rejects all streams of an offer we anchored is written on the ports we
+	 * offered from; anything else cannot be anchored. */
+	if (!sdp.nusable && (!to->media || !to->media->have_origin)) {
+		snprintf(err->what, sizeof(err->what), "no media stream the edge can relay");
+		return 488;
+	}
 	for (size_t i = 0; i < sdp.nmedia; i++) {
 		const struct sdp_media *m = &sdp.media[i];
 		struct sockaddr_storage rtp, rtcp;
@@ -178,7 +185,8 @@ static uint16_t rewrite(struct leg *from, struct leg *to, struct slice body, str
 		rw[i].rtcp_port = rtcp_port;
 		rw[i].rtcp_mux = m->rtcp_mux;
 	}
-	from->media->held = held;
+	if (from->media)
+		from->media->held = held;
 	e = sdp_write(out, &sdp, rw, sdp.nmedia, &to->media->origin);
 	if (e) {
 		snprintf(err->what, sizeof(err->what), "cannot write the SDP: %s", strerror(-e));
