@@ -395,6 +395,10 @@ const struct store_snap_cred *store_snap_cred_find(const struct store_snap_domai
 struct store_worker_opts {
 	size_t queue_len; /* records waiting at most (default 4096) */
 	size_t batch_max; /* records per transaction at most (default 256) */
+	/* A partial batch waits up to this long for more records before its
+	 * commit (group commit: one fsync for many records); 0: commit at once.
+	 * Without options: 100 ms. */
+	uint32_t group_ms;
 	/* After each commit, on the worker thread: total records committed so far. */
 	void (*commit_h)(void *arg, uint64_t committed);
 	void *arg;

@@ -12,6 +12,7 @@
 #define WORKER_REC_MAX       16384 /* bytes of one posted record with its strings */
 #define WORKER_TRIES         30 /* per batch; each may wait the busy timeout, then 10 ms .. 1 s */
 #define WORKER_TRIES_STOP    3  /* per batch once stopping */
+#define WORKER_GROUP_MS_DEFAULT 100/* group-commit window without options */
 
 struct store_worker {
 	struct store *st; /* the worker thread's own connection */
@@ -22,6 +23,7 @@ struct store_worker {
 	struct store_call_rec **ring;
 	size_t cap, head, count;
 	bool stop;
+	uint32_t group_ms; /* a partial batch waits this long for more records */
 	struct store_worker_stats stats;
 	/* Worker thread only. */
 	struct store_call_rec **batch;
@@ -166,6 +168,17 @@ static void *worker_main(void *arg)
 			pthread_mutex_unlock(&w->mu);
 			break;
 		}
+		/* Group commit: every transaction costs an fsync, so a partial batch
+		 * waits a little for company (never when stopping). */
+		if (w->count < w->batch_max && !w->stop && w->group_ms) {
+			struct timespec until;
+
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += (long)w->group_ms * 1000000;
+			until.tv_sec += until.tv_nsec / 1000000000;
+			until.tv_nsec %= 1000000000;
+			pthread_cond_timedwait(&w->cv, &w->mu, &until);
+		}
 		n = w->count < w->batch_max ? w->count : w->batch_max;
 		for (size_t i = 0; i < n; i++)
 			w->batch[i] = w->ring[(w->head + i) % w->cap];
@@ -226,6 +239,7 @@ int store_worker_start(struct store_worker **wp, struct store *st,
 		return store_errf(err, -ENOMEM, "store worker: out of memory");
 	w->cap = opts && opts->queue_len ? opts->queue_len : WORKER_QUEUE_DEFAULT;
 	w->batch_max = opts && opts->batch_max ? opts->batch_max : WORKER_BATCH_DEFAULT;
+	w->group_ms = opts ? opts->group_ms : WORKER_GROUP_MS_DEFAULT;
 	if (w->batch_max > w->cap)
 		w->batch_max = w->cap;
 	if (opts) {
