@@ -1,5 +1,6 @@
 /* Media engine: threads, epoch-based reclamation of freed endpoints, seqlocks, metrics. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -80,12 +81,38 @@ socklen_t media_addr_len(const struct media_addr *a)
 	                                     : sizeof(struct sockaddr_in);
 }
 
-/* Up to the hard limit: every endpoint is two sockets. */
+/* The kernel's ceiling for RLIMIT_NOFILE (fs.nr_open). */
+static rlim_t nofile_ceiling(void)
+{
+	FILE *f = fopen("/proc/sys/fs/nr_open", "r");
+	unsigned long v = 0;
+
+	if (f) {
+		if (fscanf(f, "%lu", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v ? (rlim_t)v : 1048576;
+}
+
+/*
+ * Every endpoint is two sockets, so a busy edge needs far more descriptors
+ * than the usual 1024 (or a container's 20000): up to the kernel's ceiling
+ * when the process may raise its hard limit (root), else up to the hard
+ * limit.
+ */
 static void nofile_raise(void)
 {
 	struct rlimit rl;
+	rlim_t want = nofile_ceiling();
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	if (rl.rlim_max < want && setrlimit(RLIMIT_NOFILE, &(struct rlimit){want, want}) == 0) {
+		log_info(MOD, "open files limit raised to %lu", (unsigned long)want);
+		return;
+	}
+	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
 			log_warn(MOD, "cannot raise RLIMIT_NOFILE: %s", strerror(errno));
