@@ -9,7 +9,7 @@ PACKAGES=(
   # libraries
   libuv1-dev libyaml-dev libjansson-dev libssl-dev libc-ares-dev libmicrohttpd-dev libsqlite3-dev libexpat1-dev
   # tests and benchmarks
-  libcmocka-dev libosip2-dev sip-tester python3 iproute2 procps
+  libcmocka-dev libosip2-dev sip-tester python3 iproute2 procps baresip-core
 )
 
 missing=()

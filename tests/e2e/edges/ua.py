@@ -2,10 +2,13 @@
 """Minimal SIP UAs over UDP for the edge e2e tests (tests/e2e/test_edges_*.sh).
 
   ua.py callee --bind IP:PORT --log FILE [--drop-from IPS] [--reject-from IPS]
-               [--options] [--seconds S]
-      A UAS that answers INVITEs 100/180/200 (SDP), other requests 200 (OPTIONS
-      only with --options).  Every request is written to FILE as one JSON line
-      with the source address it really came from (SIPp's traces do not carry it).
+               [--options] [--seconds S] [--rtp-port N]
+      A UAS that answers INVITEs 100/180/200 (SDP naming IP:N, default port
+      40000; a re-INVITE gets 100/200), other requests 200 (OPTIONS only with
+      --options).  The answer mirrors the offer's direction (sendonly gets
+      recvonly).  Every request is written to FILE as one JSON line with the
+      source address it really came from (SIPp's traces do not carry it), its
+      Reason header and its body.
       --drop-from: requests from these source IPs are logged, never answered (a
       gateway path that gets no response).  --reject-from: INVITEs from these
       IPs get 503.
@@ -110,9 +113,19 @@ def response(status, reason, hdrs, to_tag=None, extra=(), body=""):
     return ("\r\n".join(out) + "\r\n\r\n" + body).encode()
 
 
-def sdp(ip, port):
+def sdp(ip, port, direction=None):
     return ("v=0\r\no=ua 1 1 IN IP4 {0}\r\ns=-\r\nc=IN IP4 {0}\r\nt=0 0\r\n"
-            "m=audio {1} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n").format(ip, port)
+            "m=audio {1} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n{2}").format(
+                ip, port, "a=%s\r\n" % direction if direction else "")
+
+
+MIRROR = {"sendonly": "recvonly", "recvonly": "sendonly", "inactive": "inactive"}
+
+
+def sdp_direction(body):
+    """The last direction attribute of an SDP body (media level wins), or None."""
+    found = re.findall(r"^a=(sendrecv|sendonly|recvonly|inactive)\s*$", body or "", re.M)
+    return found[-1] if found else None
 
 
 # ---------------------------------------------------------------- callee
@@ -154,7 +167,7 @@ def callee(a):
                "via": via, "via_host": via_host(via), "contact": hget(hdrs, "contact") or "",
                "contact_host": uri_host(hget(hdrs, "contact")), "to": hget(hdrs, "to") or "",
                "call_id": hget(hdrs, "call-id") or "", "retrans": key in answered,
-               "dropped": src[0] in drop}
+               "dropped": src[0] in drop, "reason": hget(hdrs, "reason") or "", "body": body}
         log.write(json.dumps(rec) + "\n")
         if src[0] in drop:
             answered.setdefault(key, None)  # later copies count as retransmissions
@@ -172,9 +185,10 @@ def callee(a):
         elif method == "INVITE":
             contact = "Contact: <sip:callee@%s:%d>" % (host, port)
             s.sendto(response(100, "Trying", hdrs), src)
-            s.sendto(response(180, "Ringing", hdrs, tag, [contact]), src)
+            if ";tag=" not in rec["to"]:  # not for a re-INVITE
+                s.sendto(response(180, "Ringing", hdrs, tag, [contact]), src)
             ok = response(200, "OK", hdrs, tag, [contact, "Content-Type: application/sdp"],
-                          sdp(host, 40000))
+                          sdp(host, a.rtp_port, MIRROR.get(sdp_direction(body))))
             answered[key] = ok
             s.sendto(ok, src)
             pending[rec["call_id"]] = [ok, src, now + T1, T1, now + 64 * T1]
@@ -339,6 +353,7 @@ def main():
     c.add_argument("--reject-from", default="")
     c.add_argument("--options", action="store_true")
     c.add_argument("--seconds", type=float, default=120)
+    c.add_argument("--rtp-port", type=int, default=40000)
     u = sub.add_parser("call")
     u.add_argument("--gw", required=True)
     u.add_argument("--ruri", required=True)
