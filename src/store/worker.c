@@ -78,7 +78,10 @@ int store_call_record_post(struct store_worker *w, const struct store_call_rec *
 		w->count++;
 		w->stats.posted++;
 		c = NULL;
-		pthread_cond_signal(&w->cv);
+		/* Wake the worker when it sleeps with nothing to do, or when its
+		 * group-commit window can end early; not for every record. */
+		if (w->count == 1 || w->count >= w->batch_max)
+			pthread_cond_signal(&w->cv);
 	}
 	pthread_mutex_unlock(&w->mu);
 	free(c);
@@ -177,7 +180,10 @@ static void *worker_main(void *arg)
 			until.tv_nsec += (long)w->group_ms * 1000000;
 			until.tv_sec += until.tv_nsec / 1000000000;
 			until.tv_nsec %= 1000000000;
-			pthread_cond_timedwait(&w->cv, &w->mu, &until);
+			/* Until the window ends or a post fills the batch. */
+			while (w->count < w->batch_max && !w->stop &&
+			       pthread_cond_timedwait(&w->cv, &w->mu, &until) != ETIMEDOUT)
+				;
 		}
 		n = w->count < w->batch_max ? w->count : w->batch_max;
 		for (size_t i = 0; i < n; i++)
