@@ -181,6 +181,8 @@ connections: []
 admin:
   listen: 127.0.0.1:$ADMIN_PORT
 data_dir: $WORK/data
+# The held calls send no RTP: no media timeout while they are held.
+media: {timeout: 0}
 routes:
   - match: "*"
     target: "sip:{user}@127.0.0.1:$UAS_PORT"
