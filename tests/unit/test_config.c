@@ -45,7 +45,8 @@ struct broken {
 static const struct broken broken[] = {
     {"unknown top-level key", "", NULL, NULL, "regoins: []\n", false,
      "t.yaml:11:1: regoins: unknown key (expected one of: log, sip, transport, base_domains, "
-     "regions, edges, connections, calls, routes, routing, probes, admin, media, data_dir, seed)"},
+     "regions, edges, connections, calls, routes, routing, probes, admin, media, auth, data_dir, "
+     "seed)"},
     {"unknown default edge", "", NULL, NULL, "routing: {default_edge: mars-ix}\n", false,
      "t.yaml:11:25: routing.default_edge: 'mars-ix' is not a configured edge"},
     {"bad edge mismatch policy", "", NULL, NULL, "routing: {edge_mismatch: maybe}\n", false,
@@ -204,6 +205,8 @@ static const struct broken broken[] = {
      "t.yaml:1:16: media.latch: expected symmetric or strict"},
     {"media threads", "media: {threads: 0}\n", NULL, NULL, "", false,
      "t.yaml:1:18: media.threads: must be 1-64"},
+    {"nonce lifetime", "auth: {nonce_lifetime: 0}\n", NULL, NULL, "", false,
+     "t.yaml:1:24: auth.nonce_lifetime: must be 1-86400"},
     {"route domain", "routes: [{match: '*', target: 'sip:a@127.0.0.1', domain: [a]}]\n", NULL, NULL,
      "", false, "t.yaml:1:58: routes[0].domain: expected a string, found a list"},
     {"invalid UTF-8", "", "name: ashburn-ix",
@@ -330,6 +333,7 @@ static void test_valid_variants(void **state)
 	    "  - {sid: " SID ", edge: v6-ix}\n"
 	    "admin: {listen: '[::1]:19060'}\n"
 	    "media: {threads: 2, latch: strict, timeout: 0, quarantine_ms: 0}\n"
+	    "auth: {nonce_lifetime: 30}\n"
 	    "routes: [{match: 'a*', domain: 'acme', target: 'sip:{user}@127.0.0.1'}]\n"
 	    "data_dir: /var/lib/ixedge\n";
 	struct config *cfg;
@@ -349,6 +353,7 @@ static void test_valid_variants(void **state)
 	assert_true(cfg->media.strict_latch);
 	assert_int_equal(cfg->media.timeout_s, 0);
 	assert_int_equal(cfg->media.quarantine_ms, 0);
+	assert_int_equal(cfg->auth.nonce_lifetime_s, 30);
 	assert_string_equal(cfg->routes[0].domain, "acme");
 	assert_ptr_equal(config_route_find(cfg, "acme", "alice", NULL), &cfg->routes[0]);
 	assert_null(config_route_find(cfg, "other", "alice", NULL));
