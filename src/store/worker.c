@@ -7,12 +7,12 @@
 
 #include "store/store_priv.h"
 
-#define WORKER_QUEUE_DEFAULT 4096
-#define WORKER_BATCH_DEFAULT 256
-#define WORKER_REC_MAX       16384 /* bytes of one posted record with its strings */
-#define WORKER_TRIES         30 /* per batch; each may wait the busy timeout, then 10 ms .. 1 s */
-#define WORKER_TRIES_STOP    3  /* per batch once stopping */
-#define WORKER_GROUP_MS_DEFAULT 100/* group-commit window without options */
+#define WORKER_QUEUE_DEFAULT    4096
+#define WORKER_BATCH_DEFAULT    256
+#define WORKER_REC_MAX          16384 /* bytes of one posted record with its strings */
+#define WORKER_TRIES            30 /* per batch; each may wait the busy timeout, then 10 ms .. 1 s */
+#define WORKER_TRIES_STOP       3  /* per batch once stopping */
+#define WORKER_GROUP_MS_DEFAULT 100 /* group-commit window without options */
 
 struct store_worker {
 	struct store *st; /* the worker thread's own connection */
