@@ -436,15 +436,21 @@ static void run_steps(struct icall *ic)
 			tmr_start(&ic->pause_tmr, &ic->in->e->heap, step.u.pause.ms, pause_h, ic);
 			return;
 		case TWIML_STEP_REDIRECT:
+			/* Documents come from webhooks in a later issue: inline TwiML
+			 * cannot follow a URL, and a call cannot go on without it. */
+			log_info(MOD,
+			         "%s: Redirect to %.*s: fetching documents is not supported yet",
+			         call_sid(ic->call), SLICE_ARG(step.u.fetch.url));
+			run_end(ic, 500, "Redirect not followed (no webhooks yet)");
+			return;
 		case TWIML_STEP_FETCH:
-			/* Documents come from webhooks in a later issue; inline TwiML cannot
-			 * follow a URL.  The URL goes to the log and the record. */
-			log_info(MOD, "%s: %s to %.*s: fetching documents is not supported yet",
-			         call_sid(ic->call), twiml_step_name(step.type),
-			         SLICE_ARG(step.u.fetch.url));
-			snprintf(reason, sizeof(reason), "%s not followed (no webhooks yet)",
-			         step.type == TWIML_STEP_REDIRECT ? "Redirect" : "Dial action");
-			run_end(ic, 500, reason);
+			/* The dial is over and its action would decide what comes next: the
+			 * URL is recorded in the log, and the call ends as if the document
+			 * had ended here (the verbs after <Dial> never run with an action). */
+			log_info(MOD, "%s: Dial action %.*s not fetched (no webhooks yet)",
+			         call_sid(ic->call), SLICE_ARG(step.u.fetch.url));
+			run_end(ic, unanswered_status(ic),
+			        "Dial action not fetched (no webhooks yet)");
 			return;
 		}
 	}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # e2e: a SIP domain's inline TwiML decides unanswered calls.  <Reject reason="busy"> gives
 # 486, <Reject> 404, <Hangup> 603, the end of the document after a dial to a busy callee
-# 486 and after an unanswered one 480; <Redirect> and <Dial action> (no webhooks yet) 500;
+# 486 and after an unanswered one 480; <Redirect> (no webhooks yet) 500, <Dial action> ends the call there;
 # <Pause length="2"> keeps the caller in 180 for 2 s; TwiML that does not parse gives 500
 # with the parser's message (and line) as the call record's end_reason.  Verbs after a
 # Reject, Hangup or Redirect are never reached: the callee they would dial gets no INVITE.
@@ -71,16 +71,16 @@ expect "dial no-answer: record" "$WORK/rec.json" "j['call']['status'] == 'no-ans
 expect "dial no-answer: leg" "$WORK/rec.json" "[c['status'] for c in j['legs']] == ['no-answer']"
 echo "ok: <Dial timeout=\"1\"> unanswered, end of document -> 480 after $(j "$WORK/no-answer.json" "j['final']") s (callee cancelled, leg no-answer)"
 
-# Documents cannot be fetched yet: a <Redirect>, or a <Dial action> once its dial is over,
-# ends the call with 500 and says why.
+# Documents cannot be fetched yet: a <Redirect> ends the call with 500; a <Dial action> ends it
+# once its dial is over, as the end of the document would (the failed dial's status); both say why.
 unanswered "redirect" rd "<Response><Redirect>http://127.0.0.1:9/next</Redirect>$DIAL_ANSWER</Response>" \
 	500 failed "Redirect not followed (no webhooks yet)"
 set_twiml "<Response><Dial action=\"/after\" answerOnBridge=\"true\"><Sip>sip:bob@127.0.0.1:$BUSY</Sip></Dial><Reject/></Response>"
 twcall action ac1
-expect "dial action" "$WORK/action.json" "j['status'] == 500"
+expect "dial action" "$WORK/action.json" "j['status'] == 486"
 records "$(j "$WORK/action.json" "j['call_id']")"
-expect "dial action: record" "$WORK/rec.json" "j['call']['end_reason'] == 'Dial action not followed (no webhooks yet)' and [c['status'] for c in j['legs']] == ['busy']"
-echo "ok: <Redirect> -> 500; <Dial action> after a busy dial -> 500 (the verb after it never runs)"
+expect "dial action: record" "$WORK/rec.json" "j['call']['end_reason'] == 'Dial action not fetched (no webhooks yet)' and [c['status'] for c in j['legs']] == ['busy']"
+echo "ok: <Redirect> -> 500; <Dial action> after a busy dial -> 486, the call ends there (the verb after it never runs)"
 
 [ "$(j "$WORK/answer.log" "len([r for r in j if r.get('method') == 'INVITE'])")" = 0 ] ||
 	fail "a callee after <Reject>/<Hangup>/<Redirect> got an INVITE: those verbs end the document"
