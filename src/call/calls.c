@@ -1,5 +1,6 @@
 /* The call layer as transaction user: dispatch of requests, dialog index, stats. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -183,15 +184,66 @@ static void tu_no_ack(void *arg, struct txn *st)
 		call_end(call, "no ACK for 2xx", NULL);
 }
 
+static void stray_bye_h(void *arg, struct txn *ct, struct sip_msg *resp, int err)
+{
+	(void)arg;
+	(void)err;
+	if (!resp || resp->status >= 200)
+		txn_detach(ct);
+}
+
+/*
+ * A 2xx to one of our INVITEs that no leg knows: a path given up on before
+ * it answered (failover), or a call long gone.  Whoever picked up must not
+ * be left in a dead call: ACK it and end that dialog with BYE, built from
+ * the response alone (RFC 3261 13.2.2.4).
+ */
+static void stray_2xx_end(struct calls *cs, const struct sip_msg *resp, const struct tp_peer *src)
+{
+	const struct sockaddr *sa = src->lis ? tp_lis_addr(src->lis) : NULL;
+	struct sip_edit h[1] = {{SIP_EDIT_ADD,
+	                         SIP_HDR_REASON,
+	                         {0},
+	                         SLICE("SIP;cause=200;text=\"Call no longer exists\"")}};
+	char hostport[80], contact[100], branch[40];
+	struct buf out = {0};
+	struct dialog d = {0};
+	struct txn *ct;
+
+	if (resp->cseq.mid != SIP_METHOD_INVITE)
+		return;
+	if (sa)
+		tp_sockaddr_fmt(sa, hostport, sizeof(hostport));
+	else
+		snprintf(hostport, sizeof(hostport), "invalid"); /* as leg_hostport() */
+	snprintf(contact, sizeof(contact), "sip:%s", hostport);
+	if (dialog_uac_create(&d, resp, resp, slice_cstr(contact), src))
+		return;
+	txn_branch_new(branch, sizeof(branch));
+	if (dialog_request_build(&d, &out, "ACK", resp->cseq.num, slice_cstr(branch),
+	                         slice_cstr(hostport), NULL, 0, SLICE_NULL) == 0)
+		cs->io.send(cs->io.ctx, &d.peer, out.p, out.len, NULL, NULL);
+	buf_reset(&out);
+	txn_branch_new(branch, sizeof(branch));
+	if (dialog_request_build(&d, &out, "BYE", 0, slice_cstr(branch), slice_cstr(hostport), h, 1,
+	                         SLICE_NULL) == 0 &&
+	    txn_request(&ct, cs->tl, &out, &d.peer, stray_bye_h, NULL) == 0)
+		log_info("call", "2xx for an INVITE no call owns (Call-ID %.*s): ACK and BYE",
+		         SLICE_ARG(resp->call_id));
+	buf_free(&out);
+	dialog_reset(&d);
+}
+
 /* A retransmitted 2xx whose transaction is gone: the ACK we sent was lost (RFC 6026). */
 static void tu_stray_2xx(void *arg, struct sip_msg *resp, const struct tp_peer *src)
 {
 	struct calls *cs = arg;
 	struct leg *leg = leg_find(cs, resp->call_id, resp->from.tag);
 
-	(void)src;
 	if (leg && leg->ack.len && resp->cseq.num == leg->ack_cseq)
 		leg_send(leg, &leg->ack);
+	else if (!leg)
+		stray_2xx_end(cs, resp, src);
 }
 
 void calls_tu(struct calls *cs, struct txn_tu *tu)

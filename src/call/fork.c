@@ -298,18 +298,32 @@ static void fork_failed(struct fork *f, uint16_t status, const char *reason)
 /*
  * A 2xx for a fork we gave up on, or from a second branch (another To tag):
  * ACK and BYE it.  The dialog is built from the response alone, which
- * carries the Call-ID, tags and CSeq of the INVITE it answers.
+ * carries the Call-ID, tags and CSeq of the INVITE it answers.  A fork over
+ * and never bridged keeps that dialog in its own leg (nothing else uses the
+ * leg any more): retransmissions of the 2xx (our ACK was lost) get the ACK
+ * again, not one more BYE each.
  */
 static void fork_extra_2xx(struct fork *f, struct txn *ct, struct sip_msg *resp)
 {
 	struct leg tmp = {.kind = OWNER_LEG, .call = f->leg.call};
+	bool idle = f->over && !f->answer_ms;
+	struct leg *l = idle && !f->leg.bye_sent ? &f->leg : &tmp;
 	struct tp_peer hop = *txn_peer(ct);
 
-	memcpy(tmp.hostport, f->leg.hostport, sizeof(tmp.hostport));
-	if (dialog_uac_create(&tmp.dlg, resp, resp, slice_cstr(f->leg.contact), &hop))
+	if (idle && f->leg.bye_sent && slice_eq(resp->to.tag, f->leg.dlg.remote_tag)) {
+		if (f->leg.ack.len && resp->cseq.num == f->leg.ack_cseq)
+			leg_send(&f->leg, &f->leg.ack);
 		return;
-	leg_ack_send(&tmp, resp->cseq.num, SLICE_NULL, SLICE_NULL);
-	leg_bye(&tmp, "Another branch answered");
+	}
+	memcpy(tmp.hostport, f->leg.hostport, sizeof(tmp.hostport));
+	if (l == &f->leg && l->dlg.state != DIALOG_NONE)
+		leg_dialog_count(l, false); /* its early dialog gives way to this one */
+	if (dialog_uac_create(&l->dlg, resp, resp, slice_cstr(f->leg.contact), &hop))
+		return;
+	if (l == &f->leg)
+		leg_dialog_count(l, true);
+	leg_ack_send(l, resp->cseq.num, SLICE_NULL, SLICE_NULL);
+	leg_bye(l, "Another branch answered");
 	dialog_reset(&tmp.dlg);
 	buf_free(&tmp.ack);
 }
@@ -369,13 +383,15 @@ static bool fork_auth_retry(struct fork *f, const struct sip_msg *resp)
 		         why);
 		return false;
 	}
-	/* One answer per challenge; a stale nonce (stale=true) earns one more. */
-	if (f->auth_sent && !ch.stale)
+	/* One answer per challenge; a stale nonce (stale=true) earns one more,
+	 * once (our first answer went with CSeq 2): a far end that calls every
+	 * nonce stale would otherwise get INVITEs in a loop. */
+	if (f->auth_sent && (!ch.stale || f->req->cseq.num > 2))
 		return false;
 	digest_client_init(&dc);
 	ok = digest_client_answer(&auth, &dc, &ch, SLICE("INVITE"), slice_cstr(f->to.t.uri),
 	                          slice_cstr(f->to.username), slice_cstr(f->to.password),
-	                          f->leg.call->a_req->body) == 0;
+	                          f->req->body) == 0; /* the body as sent (auth-int) */
 	fork_txn_done(f);
 	ok = ok && fork_send(f, ch.proxy ? SLICE("Proxy-Authorization") : SLICE("Authorization"),
 	                     (struct slice){(const char *)auth.p, auth.len}) == 0;
@@ -478,6 +494,7 @@ int fork_start(struct call *call, const struct call_dial_target *to)
 {
 	struct calls *cs = call->cs;
 	struct fork *f;
+	int e;
 
 	if (!to->t.nhops)
 		return -EINVAL;
@@ -491,8 +508,9 @@ int fork_start(struct call *call, const struct call_dial_target *to)
 	f->start_ms = calls_now_ms(cs);
 	f->next = call->forks;
 	call->forks = f;
-	call_record(call, f);
-	if (fork_send(f, SLICE_NULL, SLICE_NULL)) {
+	e = fork_send(f, SLICE_NULL, SLICE_NULL);
+	call_record(call, f); /* after the send: the record has the leg's Call-ID and gateway */
+	if (e) {
 		fork_over(f, f->status ? f->status : 503, "cannot send the outbound INVITE");
 		return -EIO;
 	}
