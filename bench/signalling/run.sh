@@ -12,6 +12,8 @@
 #   SIG_HELD 10000        calls held open at once for the memory test (0 skips it)
 #   SIG_KAMAILIO 1        0 skips Kamailio; otherwise it is installed with apt-get if missing
 #   SIG_KAMAILIO_CHILDREN 2   Kamailio UDP worker processes
+#   SIG_SDP 1             0: INVITEs and 200s carry no SDP, so ixedge anchors no media (signalling
+#                         alone, like for like with Kamailio as a proxy); 1: SDP, media anchored
 # Exit status: 0 when every part ran (whatever the numbers), 1 when one could not run.
 set -uo pipefail
 
@@ -34,6 +36,7 @@ CALL_MS=${SIG_CALL_MS:-1000}
 HELD=${SIG_HELD:-10000}
 KAMAILIO=${SIG_KAMAILIO:-1}
 KCHILDREN=${SIG_KAMAILIO_CHILDREN:-2}
+SDP=${SIG_SDP:-1}
 GW=127.0.40.64 # the benchmark's own gateway address, apart from the tests' and the lab's
 CLK_TCK=$(getconf CLK_TCK)
 WORK=$(mktemp -d /tmp/ixedge-bench-sig.XXXXXX)
@@ -132,8 +135,20 @@ sipp_retrans() {
 	awk '/Scenario Screen/ { n = 0 } $1 ~ /^(-+>|<-+)$/ && $4 ~ /^[0-9]+$/ { n += $4 } END { print n + 0 }' "$1"
 }
 
+# scenario NAME: the SIPp scenario file to use; without SDP (SIG_SDP=0) a copy with the body and
+# its Content-Type removed (SIPp's [len] then gives Content-Length: 0).
+scenario() {
+	if [ "$SDP" = 0 ]; then
+		awk '/Content-Type: application\/sdp/ { next } /^ *v=0/ { body = 1 } body && /^ *$/ { body = 0 }
+		     !body { print }' "$HERE/$1.xml" >"$WORK/$1-nosdp.xml"
+		echo "$WORK/$1-nosdp.xml"
+	else
+		echo "$HERE/$1.xml"
+	fi
+}
+
 start_uas() {
-	(cd "$WORK" && exec timeout 600 sipp -sf "$HERE/uas.xml" -i 127.0.0.1 -p "$UAS_PORT" -t u1 \
+	(cd "$WORK" && exec timeout 600 sipp -sf "$(scenario uas)" -i 127.0.0.1 -p "$UAS_PORT" -t u1 \
 		-nostdin -timeout 590s -max_recv_loops 5000 -max_sched_loops 5000 >"$WORK/uas.out" 2>&1) &
 	UAS_PID=$!
 	PIDS+=("$UAS_PID")
@@ -263,7 +278,7 @@ start_kamailio() {
 run_calls() {
 	local limit=$(($2 * ($4 / 1000 + 4)))
 	[ "$limit" -lt 100 ] && limit=100
-	(cd "$WORK" && timeout $(($3 / $2 + $4 / 1000 + 120)) sipp -sf "$HERE/uac.xml" -i 127.0.0.1 \
+	(cd "$WORK" && timeout $(($3 / $2 + $4 / 1000 + 120)) sipp -sf "$(scenario uac)" -i 127.0.0.1 \
 		-p "${6:-$UAC_PORT}" -t u1 -s bench -r "$2" -m "$3" -l "$limit" -d "$4" -nostdin \
 		-timeout $(($3 / $2 + $4 / 1000 + 90))s -max_recv_loops 5000 -max_sched_loops 5000 \
 		"$1" >"$5" 2>&1)
@@ -323,6 +338,11 @@ if [ $probe = 1 ]; then
 fi
 
 echo "signalling: SIPp caller -> target -> SIPp callee, UDP on loopback, basic calls of $CALL_MS ms"
+if [ "$SDP" = 0 ]; then
+	echo "  no SDP (SIG_SDP=0): ixedge anchors no media, signalling alone"
+else
+	echo "  with SDP: ixedge anchors each call's media (two port pairs) and writes its call records"
+fi
 echo "  ixedge: $IXEDGE (B2BUA, log level warn); caller 127.0.0.1:$UAC_PORT, callee 127.0.0.1:$UAS_PORT"
 echo "  cpu/call: the target's user+system CPU time (/proc/PID/stat, all its processes) over the run / calls that completed"
 echo "  SIPp caller and callee share the machine's $(nproc) CPUs with the target"

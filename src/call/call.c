@@ -194,7 +194,7 @@ void call_record(struct call *call, const struct fork *f)
 		r.final = f->over;
 		r.from =
 		    call->caller_id[0] ? slice_cstr(call->caller_id) : call->a_req->from.uri.raw;
-		r.to = slice_cstr(f->to.t.uri);
+		r.to = slice_cstr(f->t.uri);
 		r.sip_call_id = f->req ? f->req->call_id : SLICE_NULL;
 		r.status = fork_status_text(f);
 		r.start_ms = f->start_ms;
@@ -203,7 +203,7 @@ void call_record(struct call *call, const struct fork *f)
 		r.sip_status = f->status;
 		r.end_reason = f->over && f->end_reason ? f->end_reason : "";
 		r.hung_up_by = f->over && f->hung_up_by ? f->hung_up_by : "";
-		r.edge = f->to.edge;
+		r.edge = f->edge;
 		r.gateway = f->leg.hostport;
 		cmedia_leg_stats(&f->leg, &r.media);
 	} else {

@@ -38,7 +38,12 @@ struct fork {
 	struct leg leg;
 	struct fork *next; /* in call.forks, newest first; freed with the call */
 	char sid[35];
-	struct call_dial_target to;
+	struct call_target t; /* where it goes (its paths) */
+	char edge[32];        /* the edge it leaves from (records, media pool) */
+	/* username, password and extra headers of the dial target, each
+	 * NUL-terminated, in one allocation; NULL when it gave none (the usual
+	 * case: a held call does not carry 1.5 KB of empty buffers) */
+	char *extra;
 	size_t hop;            /* the path in use */
 	bool heard;            /* the path in use has answered something */
 	bool pending;          /* its INVITE's final has not come (counted in call.pending) */

@@ -69,7 +69,7 @@ void cmedia_leg_stats(const struct leg *leg, struct media_stats *st)
 
 static const char *leg_pool(const struct leg *leg)
 {
-	return leg->fork ? leg->fork->to.edge : leg->call->edge;
+	return leg->fork ? leg->fork->edge : leg->call->edge;
 }
 
 /* The address family the leg's party speaks SIP from: its media endpoints use it too. */

@@ -22,6 +22,35 @@
 static void fork_resp_h(void *arg, struct txn *ct, struct sip_msg *resp, int err);
 static bool fork_next_path(struct fork *f, const char *why);
 
+/* The i-th string of f->extra: 0 username, 1 password, 2 headers ("" when none). */
+static const char *fork_extra(const struct fork *f, int i)
+{
+	const char *p = f->extra;
+
+	if (!p)
+		return "";
+	while (i-- > 0)
+		p += strlen(p) + 1;
+	return p;
+}
+
+/* Copies what a dial target gives beyond its route, only when it gives anything. */
+static int fork_extra_set(struct fork *f, const struct call_dial_target *to)
+{
+	size_t u = strlen(to->username), pw = strlen(to->password), h = strlen(to->headers);
+	char *p;
+
+	if (!u && !pw && !h)
+		return 0;
+	p = f->extra = mem_alloc(u + pw + h + 3, NULL);
+	if (!p)
+		return -ENOMEM;
+	memcpy(p, to->username, u + 1);
+	memcpy(p + u + 1, to->password, pw + 1);
+	memcpy(p + u + pw + 2, to->headers, h + 1);
+	return 0;
+}
+
 static bool xhdr_allowed(const struct calls *cs, struct slice name)
 {
 	char n[128];
@@ -68,7 +97,7 @@ static int fork_invite_build(struct fork *f, struct buf *out, struct slice auth_
 	struct call *call = f->leg.call;
 	struct calls *cs = call->cs;
 	const struct sip_msg *a = call->a_req;
-	const struct call_target *t = &f->to.t;
+	const struct call_target *t = &f->t;
 	struct sip_edit h[64];
 	size_t n = 0;
 	char via[256], from[640], to[600], callid[96], contact[160], mf[16], cseq[24];
@@ -130,7 +159,7 @@ static int fork_invite_build(struct fork *f, struct buf *out, struct slice auth_
 		         x->id == SIP_HDR_CONTENT_TYPE || x->id == SIP_HDR_CONTENT_DISPOSITION)
 			h[n++] = (struct sip_edit){SIP_EDIT_ADD, x->id, x->name, x->value};
 	}
-	if (!extra_headers(f->to.headers, h, &n, ARRAY_SIZE(h) - 3))
+	if (!extra_headers(fork_extra(f, 2), h, &n, ARRAY_SIZE(h) - 3))
 		return -EINVAL;
 	h[n++] = (struct sip_edit){SIP_EDIT_ADD, SIP_HDR_OTHER, SLICE("X-Twilio-CallSid"),
 	                           slice_cstr(f->sid)};
@@ -165,7 +194,7 @@ static int fork_send(struct fork *f, struct slice auth_name, struct slice auth)
 {
 	struct call *call = f->leg.call;
 	struct calls *cs = call->cs;
-	const struct call_target *t = &f->to.t;
+	const struct call_target *t = &f->t;
 	struct buf out = {0}, sdp = {0};
 	struct sip_msg *req = NULL;
 	struct slice body;
@@ -243,12 +272,12 @@ static bool fork_next_path(struct fork *f, const char *why)
 {
 	struct call *call = f->leg.call;
 
-	while (call->state == CALL_DIALING && !f->cancelled && f->hop + 1 < f->to.t.nhops) {
+	while (call->state == CALL_DIALING && !f->cancelled && f->hop + 1 < f->t.nhops) {
 		fork_path_reset(f);
 		f->hop++;
 		call->cs->stats.failovers++;
 		log_info("call", "%s: path %zu gave %s; trying path %zu of %zu", f->sid, f->hop,
-		         why, f->hop + 1, f->to.t.nhops);
+		         why, f->hop + 1, f->t.nhops);
 		f->req = mem_deref(f->req); /* a new path is a new INVITE */
 		f->auth_sent = false;
 		if (fork_send(f, SLICE_NULL, SLICE_NULL) == 0)
@@ -376,7 +405,7 @@ static bool fork_auth_retry(struct fork *f, const struct sip_msg *resp)
 	char why[128];
 	bool ok;
 
-	if (!f->to.username[0])
+	if (!fork_extra(f, 0)[0])
 		return false;
 	if (digest_challenge_pick(&ch, resp, why, sizeof(why))) {
 		log_info("call", "%s: cannot answer the %u challenge: %s", f->sid, resp->status,
@@ -389,8 +418,8 @@ static bool fork_auth_retry(struct fork *f, const struct sip_msg *resp)
 	if (f->auth_sent && (!ch.stale || f->req->cseq.num > 2))
 		return false;
 	digest_client_init(&dc);
-	ok = digest_client_answer(&auth, &dc, &ch, SLICE("INVITE"), slice_cstr(f->to.t.uri),
-	                          slice_cstr(f->to.username), slice_cstr(f->to.password),
+	ok = digest_client_answer(&auth, &dc, &ch, SLICE("INVITE"), slice_cstr(f->t.uri),
+	                          slice_cstr(fork_extra(f, 0)), slice_cstr(fork_extra(f, 1)),
 	                          f->req->body) == 0; /* the body as sent (auth-int) */
 	fork_txn_done(f);
 	ok = ok && fork_send(f, ch.proxy ? SLICE("Proxy-Authorization") : SLICE("Authorization"),
@@ -502,8 +531,13 @@ int fork_start(struct call *call, const struct call_dial_target *to)
 	if (!f)
 		return -ENOMEM;
 	f->leg = (struct leg){.kind = OWNER_LEG, .call = call, .fork = f};
-	f->to = *to;
+	f->t = to->t;
+	memcpy(f->edge, to->edge, sizeof(f->edge));
 	f->dial_id = call->dial_id;
+	if (fork_extra_set(f, to)) {
+		mem_deref(f);
+		return -ENOMEM;
+	}
 	rand_sid(f->sid, "CA");
 	f->start_ms = calls_now_ms(cs);
 	f->next = call->forks;
@@ -624,6 +658,7 @@ void fork_free_all(struct call *call)
 		}
 		mem_deref(f->req);
 		mem_deref(f->final);
+		mem_deref(f->extra);
 		mem_deref(f);
 	}
 }

@@ -410,6 +410,16 @@ static void test_all_fail_relay_final(void **state)
 	cw_assert_all_gone(w);
 }
 
+/* The value of the first header named name (case-insensitive), or NULL slice. */
+static struct slice hdr_named(const struct sip_msg *m, const char *name)
+{
+	for (uint32_t i = 0; i < m->nhdr; i++) {
+		if (slice_ieq(m->hdr[i].name, slice_cstr(name)))
+			return m->hdr[i].value;
+	}
+	return SLICE_NULL;
+}
+
 static void test_dial_timeout(void **state)
 {
 	struct dial_world *d = *state;
@@ -419,6 +429,8 @@ static void test_dial_timeout(void **state)
 	struct rec last;
 
 	d->dial.timeout_ms = 8000;
+	/* The second target's own headers (<Sip> URI ?X-...) ride on its INVITE only. */
+	snprintf(d->to[1].headers, sizeof(d->to[1].headers), "X-Route: a b\r\nX-Other: 2\r\n");
 	cw_caller_invite(w, SDP_A);
 	snprintf(asid, sizeof(asid), "%s", call_sid(d->call));
 	for (int i = 0; i < 2; i++) {
@@ -426,6 +438,9 @@ static void test_dial_timeout(void **state)
 		leg_sid(inv[i], sid[i]);
 		cw_reply(w, &d->t[i], inv[i], 180, i ? "t2" : "t1", "", "");
 	}
+	assert_null(hdr_named(inv[0], "X-Route").p);
+	assert_true(slice_is(hdr_named(inv[1], "X-Route"), "a b"));
+	assert_true(slice_is(hdr_named(inv[1], "X-Other"), "2"));
 	cw_run(w, 7900);
 	assert_null(cw_find(w, &d->t[0], "CANCEL", 0, false));
 	assert_null(cw_find(w, &d->t[1], "CANCEL", 0, false));
