@@ -410,16 +410,6 @@ static void test_all_fail_relay_final(void **state)
 	cw_assert_all_gone(w);
 }
 
-/* The value of the first header named name (case-insensitive), or NULL slice. */
-static struct slice hdr_named(const struct sip_msg *m, const char *name)
-{
-	for (uint32_t i = 0; i < m->nhdr; i++) {
-		if (slice_ieq(m->hdr[i].name, slice_cstr(name)))
-			return m->hdr[i].value;
-	}
-	return SLICE_NULL;
-}
-
 static void test_dial_timeout(void **state)
 {
 	struct dial_world *d = *state;
@@ -438,9 +428,9 @@ static void test_dial_timeout(void **state)
 		leg_sid(inv[i], sid[i]);
 		cw_reply(w, &d->t[i], inv[i], 180, i ? "t2" : "t1", "", "");
 	}
-	assert_null(hdr_named(inv[0], "X-Route").p);
-	assert_true(slice_is(hdr_named(inv[1], "X-Route"), "a b"));
-	assert_true(slice_is(hdr_named(inv[1], "X-Other"), "2"));
+	assert_null(sip_msg_hdr_named(inv[0], SLICE("X-Route")));
+	assert_true(slice_is(sip_msg_hdr_named(inv[1], SLICE("X-Route"))->value, "a b"));
+	assert_true(slice_is(sip_msg_hdr_named(inv[1], SLICE("X-Other"))->value, "2"));
 	cw_run(w, 7900);
 	assert_null(cw_find(w, &d->t[0], "CANCEL", 0, false));
 	assert_null(cw_find(w, &d->t[1], "CANCEL", 0, false));
@@ -788,6 +778,46 @@ static void test_late_2xx_on_abandoned_path(void **state)
 	cw_assert_all_gone(w);
 }
 
+/*
+ * <Dial callerId timeLimit>: the dialled leg's From is the caller id, and
+ * the bridge ends with a BYE to the callee when the limit runs out: the dial
+ * is complete and the caller stays for the controller.
+ */
+static void test_caller_id_and_time_limit(void **state)
+{
+	struct dial_world *d = *state;
+	struct call_world *w = &d->w;
+	struct sip_msg *inv, *ok, *bye;
+
+	d->dial.n = 1;
+	d->dial.caller_id = "sip:+15005550100@edge.example";
+	d->dial.time_limit_ms = 3000;
+	cw_caller_invite(w, SDP_A);
+	inv = cw_take(w, &d->t[0], "INVITE", 0);
+	assert_true(slice_is(inv->from.uri.raw, "sip:+15005550100@edge.example"));
+	assert_true(inv->from.tag.len > 0);
+	cw_reply(w, &d->t[0], inv, 200, "t1", "", SDP_1);
+	cw_take(w, &d->t[0], "ACK", 0);
+	ok = cw_take(w, &w->caller, NULL, 200);
+	cw_caller_ack(w, ok);
+	cw_run(w, 2900);
+	assert_null(cw_find(w, &d->t[0], "BYE", 0, false));
+	assert_int_equal(d->ndone, 0);
+	cw_run(w, 200);
+	bye = cw_take(w, &d->t[0], "BYE", 0);
+	assert_true(slice_eq(bye->call_id, inv->call_id));
+	cw_reply(w, &d->t[0], bye, 200, "t1", "", "");
+	assert_int_equal(d->ndone, 1);
+	assert_int_equal(d->res.status, CALL_DIAL_COMPLETED);
+	assert_int_equal(d->res.duration_s, 3);
+	assert_null(cw_find(w, &w->caller, "BYE", 0, false));
+	call_finish(d->call, 200, NULL, "application hung up");
+	bye = cw_take(w, &w->caller, "BYE", 0);
+	cw_reply(w, &w->caller, bye, 200, "caller-1", "", "");
+	cw_run(w, 40000);
+	cw_assert_all_gone(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -804,6 +834,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_admit_refuses, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_admit_ctx_lives_with_call, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_late_2xx_on_abandoned_path, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_caller_id_and_time_limit, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
