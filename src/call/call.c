@@ -39,6 +39,7 @@ static void call_destroy(void *obj)
 		a->inv = mem_deref(a->inv);
 	}
 	mem_deref(call->a_req);
+	buf_free(&call->reoffer);
 	mem_deref(call->ctx);
 	cs->stats.live_calls--;
 }
@@ -524,6 +525,64 @@ static void time_limit_h(void *arg)
 		call_bridge_over(call, "time limit", NULL);
 }
 
+static void reoffer_resp_h(void *arg, struct txn *ct, struct sip_msg *resp, int err)
+{
+	struct call *call = mem_ref(arg);
+	struct buf tmp = {0};
+	struct slice body;
+	char why[128];
+
+	(void)err;
+	if (!resp || resp->status >= 200) {
+		txn_detach(ct);
+		call->pending--;
+	}
+	if (resp && resp->status >= 200 && resp->status < 300) {
+		/* The caller's answer: where it receives now (its own streams). */
+		if (call->state != CALL_ENDED &&
+		    cmedia_body(&call->a, &call->a, resp, &body, &tmp, why, sizeof(why)))
+			log_info("call", "%s: caller's answer to the re-offer: %s", call->sid, why);
+		dialog_update_target(&call->a.dlg, resp);
+		leg_ack_send(&call->a, resp->cseq.num, SLICE_NULL, SLICE_NULL);
+	} else if (resp && resp->status >= 300) {
+		log_info("call", "%s: caller refused the callee's formats: %u", call->sid,
+		         resp->status);
+	}
+	buf_free(&tmp);
+	call_release_check(call);
+	mem_deref(call);
+}
+
+/* A re-INVITE to the caller carrying the callee's answer on the caller's ports. */
+static void reoffer_caller(struct call *call, struct slice body)
+{
+	if (call->a.inv) {
+		/* Our 200 is not ACKed yet: no new INVITE before it (RFC 3261 14.1). */
+		buf_reset(&call->reoffer);
+		if (buf_append(&call->reoffer, body.p, body.len))
+			buf_free(&call->reoffer);
+		return;
+	}
+	struct sip_edit h[2] = {
+	    {SIP_EDIT_ADD, SIP_HDR_CONTENT_TYPE, {0}, SLICE("application/sdp")},
+	    {SIP_EDIT_ADD, SIP_HDR_ALLOW, {0}, SLICE(CALL_ALLOW)},
+	};
+	struct buf out = {0};
+	char branch[40];
+	struct txn *ct;
+
+	txn_branch_new(branch, sizeof(branch));
+	if (dialog_request_build(&call->a.dlg, &out, "INVITE", 0, slice_cstr(branch),
+	                         slice_cstr(call->a.hostport), h, 2, body) == 0 &&
+	    txn_request(&ct, call->cs->tl, &out, &call->a.dlg.peer, reoffer_resp_h, call) == 0) {
+		call->pending++;
+		log_info("call",
+		         "%s: the callee refused the caller's format: re-INVITE to the caller",
+		         call->sid);
+	}
+	buf_free(&out);
+}
+
 void call_bridged(struct call *call, struct fork *f, struct sip_msg *resp)
 {
 	struct calls *cs = call->cs;
@@ -534,14 +593,21 @@ void call_bridged(struct call *call, struct fork *f, struct sip_msg *resp)
 	if (!call->a_answered) {
 		call_a_reply(call, b, resp, resp->status);
 	} else {
-		/* The caller has the edge's answer already: the callee's answer only
-		 * tells where it receives, and joins the streams. */
+		/* The caller has the edge's answer already (it listed every format
+		 * the caller offered): the callee's answer tells where it receives and
+		 * joins the streams.  When the callee refused the format the caller
+		 * sends (its first), the caller gets the callee's formats in a
+		 * re-INVITE, or the callee would get media it never agreed to
+		 * (one-way audio: the edge does not transcode). */
 		struct buf tmp = {0};
 		struct slice body;
 		char why[128];
 
 		if (cmedia_body(b, &call->a, resp, &body, &tmp, why, sizeof(why)))
 			log_info("call", "%s: callee's SDP: %s", call->sid, why);
+		else if (body.len && cmedia_first_format_refused(call->a_req->body, resp->body))
+			reoffer_caller(call, body);
+		/* ... once the caller has ACKed our 200 (RFC 3261 14.1). */
 		buf_free(&tmp);
 	}
 	if (call->state != CALL_BRIDGED)
@@ -749,6 +815,9 @@ void call_ack(struct call *call, struct leg *leg, struct sip_msg *ack)
 		txn_detach(call->a.inv);
 		call->a.inv = mem_deref(call->a.inv);
 	}
+	if (call->reoffer.len && call->state == CALL_BRIDGED)
+		reoffer_caller(call, (struct slice){call->reoffer.p, call->reoffer.len});
+	buf_free(&call->reoffer);
 	relay_release_held(call, true);
 }
 

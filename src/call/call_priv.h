@@ -95,6 +95,7 @@ struct call {
 	uint32_t pending;      /* client transactions whose final has not come */
 	bool late_offer;       /* inbound INVITE had no SDP: B's ACK waits for A's */
 	bool b_ack_waiting;
+	struct buf reoffer; /* callee's formats for the caller, sent once it has ACKed */
 	struct relay *relays;
 	struct relay *offer; /* the INVITE/UPDATE relay in progress, for 491 on glare */
 	struct txn *held_st; /* callee re-INVITE held until the caller ACKs our 2xx */
@@ -177,6 +178,8 @@ void fork_free_all(struct call *call);
  */
 uint16_t cmedia_body(struct leg *from, struct leg *to, const struct sip_msg *msg,
                      struct slice *body, struct buf *tmp, char *why, size_t whylen);
+/* Whether the callee's answer left out the caller's first offered format in a stream. */
+bool cmedia_first_format_refused(struct slice offer, struct slice answer);
 /* Whether every stream of the caller and the bridged callee has been silent for idle_ms. */
 bool cmedia_idle(const struct call *call, uint64_t idle_ms);
 void cmedia_leg_free(struct leg *leg);

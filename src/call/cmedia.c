@@ -238,3 +238,43 @@ bool cmedia_idle(const struct call *call, uint64_t idle_ms)
 	}
 	return any;
 }
+
+/* Whether the space-separated list has the token tok. */
+static bool fmt_listed(struct slice list, struct slice tok)
+{
+	const char *p = list.p, *end = slice_end(list);
+
+	while (p < end) {
+		const char *q = memchr(p, ' ', (size_t)(end - p));
+		struct slice t = {p, (size_t)((q ? q : end) - p)};
+
+		if (t.len && slice_eq(t, tok))
+			return true;
+		p = q ? q + 1 : end;
+	}
+	return false;
+}
+
+/*
+ * After the edge answered the caller's offer itself (every format listed,
+ * the caller's first format first), the caller sends that first format.
+ * Whether the callee's answer left it out of any stream it accepted: then
+ * the callee would get media it never agreed to.
+ */
+bool cmedia_first_format_refused(struct slice offer, struct slice answer)
+{
+	struct sdp so, sa;
+
+	if ((sdp_parse(&so, offer, NULL) && !so.complete) ||
+	    (sdp_parse(&sa, answer, NULL) && !sa.complete))
+		return false;
+	for (size_t i = 0; i < so.nmedia && i < sa.nmedia; i++) {
+		struct slice f = so.media[i].fmts;
+		const char *sp = memchr(f.p, ' ', f.len);
+		struct slice first = {f.p, sp ? (size_t)(sp - f.p) : f.len};
+
+		if (sa.media[i].port && first.len && !fmt_listed(sa.media[i].fmts, first))
+			return true;
+	}
+	return false;
+}

@@ -1,8 +1,11 @@
 /* Unit tests: call control: parallel dial, dial results, records, ring/finish, digest, admit. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <unistd.h>
 
 #include "call_world.h"
 #include "domain/digest.h"
+#include "media/media.h"
 
 /* ------------------------------------------------------------ harness */
 
@@ -34,6 +37,7 @@ struct dial_world {
 	struct call_dial_target to[2];
 	struct call_dial dial;
 	bool dial_on_start;
+	bool answer_first;   /* start: the edge answers the caller itself, then dials */
 	bool finish_in_done; /* dial_done ends the call with the dial's status */
 	enum admit_mode admit;
 	struct call *call; /* the live call, NULL once ended */
@@ -88,6 +92,10 @@ static int start_h(void *arg, struct call *call, const struct sip_msg *invite,
 	d->call = call;
 	if (d->admit == ADMIT_CTX)
 		assert_ptr_equal(call_ctx(call), d->ctx);
+	if (d->answer_first) {
+		call_set_inbound_edge(call, "inbound");
+		assert_int_equal(call_answer(call), 0);
+	}
 	return d->dial_on_start ? call_dial(call, &d->dial) : 0;
 }
 
@@ -818,6 +826,94 @@ static void test_caller_id_and_time_limit(void **state)
 	cw_assert_all_gone(w);
 }
 
+/* ------------------------------------------------ with a media engine */
+
+static struct media *media_world(void)
+{
+	struct media *m;
+	struct media_conf mc;
+	struct sockaddr_storage a = {0};
+	struct sockaddr_in *in = (struct sockaddr_in *)&a;
+	/* A range of its own per run, away from other tests' sockets. */
+	uint16_t lo = (uint16_t)(40000 + (getpid() % 500) * 20);
+
+	in->sin_family = AF_INET;
+	in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	media_conf_default(&mc);
+	assert_int_equal(media_alloc(&m, &mc), 0);
+	assert_int_equal(media_pool_add(m, "inbound", &a, 1, lo, lo + 9), 0);
+	assert_int_equal(media_pool_add(m, "carrier", &a, 1, lo + 10, lo + 19), 0);
+	return m;
+}
+
+#define SDP_OFFER_0_8                                                                              \
+	"v=0\r\no=- 1 1 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\n"              \
+	"m=audio 4000 RTP/AVP 0 8\r\n"
+#define SDP_ANSWER_8                                                                               \
+	"v=0\r\no=- 2 1 IN IP4 198.51.100.21\r\ns=-\r\nc=IN IP4 198.51.100.21\r\nt=0 0\r\n"        \
+	"m=audio 5000 RTP/AVP 8\r\n"
+
+/*
+ * The edge answers the caller before it dials (TwiML <Dial> without
+ * answerOnBridge): its 200 lists the caller's formats on the edge's own
+ * port.  The callee then accepts only PCMA, not the PCMU the caller sends
+ * first: once the caller has ACKed, it gets a re-INVITE with the callee's
+ * format on the same edge port, so no one gets media it did not agree to.
+ */
+static void test_early_answer_reoffers_callee_formats(void **state)
+{
+	struct dial_world *d = *state;
+	struct call_world *w = &d->w;
+	struct media *m = media_world();
+	struct sip_msg *ok, *inv, *reinv;
+	struct calls_conf cc;
+	struct call_ctl ctl = {.start = start_h,
+	                       .dial_done = dial_done_h,
+	                       .record = record_h,
+	                       .ended = ended_h,
+	                       .arg = d};
+	const char *port;
+
+	cw_fini(w);
+	calls_conf_default(&cc);
+	cc.media = m;
+	cw_init(w, &cc, &ctl);
+	d->dial.n = 1;
+	d->answer_first = true;
+	cw_caller_invite(w, SDP_OFFER_0_8);
+	ok = cw_take(w, &w->caller, NULL, 200);
+	assert_non_null(strstr(ok->body.p, "c=IN IP4 127.0.0.1"));
+	port = strstr(ok->body.p, "m=audio ");
+	assert_non_null(port);
+	assert_non_null(strstr(port, " RTP/AVP 0 8\r\n"));
+	inv = cw_take(w, &d->t[0], "INVITE", 0);
+	assert_non_null(strstr(inv->body.p, " RTP/AVP 0 8\r\n"));
+	assert_null(strstr(inv->body.p, "192.0.2.10")); /* the caller's address never leaves */
+
+	/* The callee answers before the caller's ACK came: the re-offer waits for it. */
+	cw_reply(w, &d->t[0], inv, 200, "t1", "", SDP_ANSWER_8);
+	cw_take(w, &d->t[0], "ACK", 0);
+	assert_null(cw_find(w, &w->caller, "INVITE", 0, false));
+	cw_caller_ack(w, ok);
+	reinv = cw_take(w, &w->caller, "INVITE", 0);
+	assert_non_null(strstr(reinv->body.p, " RTP/AVP 8\r\n"));
+	/* Same edge port as in the 200: only the formats change (and o= goes up). */
+	assert_memory_equal(strstr(reinv->body.p, "m=audio "), port, 14);
+	assert_true(reinv->cseq.num >= 1 && reinv->to.tag.len && reinv->from.tag.len);
+	cw_reply(w, &w->caller, reinv, 200, "", "", SDP_OFFER_0_8);
+	assert_non_null(cw_take(w, &w->caller, "ACK", 0));
+	assert_true(call_answered(d->call));
+
+	call_finish(d->call, 200, NULL, "test over");
+	cw_reply(w, &w->caller, cw_take(w, &w->caller, "BYE", 0), 200, "", "", "");
+	cw_reply(w, &d->t[0], cw_take(w, &d->t[0], "BYE", 0), 200, "t1", "", "");
+	cw_run(w, 40000);
+	cw_assert_all_gone(w);
+	cw_fini(w);
+	media_free(m);
+	cw_init(w, &cc, &ctl); /* teardown's cw_fini finds a world */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -835,6 +931,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_admit_ctx_lives_with_call, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_late_2xx_on_abandoned_path, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_caller_id_and_time_limit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_early_answer_reoffers_callee_formats, setup,
+	                                    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
