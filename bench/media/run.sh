@@ -56,30 +56,7 @@ trap 'exit 130' INT TERM
 # pick_ports COUNT: COUNT even ports, with the next odd one, free for UDP on every address
 # (the generator binds the wildcard address), outside the relays' range.
 pick_ports() {
-	python3 - "$1" <<'EOF'
-import random, socket, sys
-count, found = int(sys.argv[1]), []
-for _ in range(400):
-    p = random.randrange(41000, 44000, 2)
-    socks = []
-    try:
-        for port in (p, p + 1):
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            socks.append(s)
-            s.bind(("0.0.0.0", port))
-        if p not in found:
-            found.append(p)
-    except OSError:
-        pass
-    finally:
-        for s in socks:
-            s.close()
-    if len(found) == count:
-        print(" ".join(map(str, found)))
-        break
-else:
-    raise SystemExit("no free ports")
-EOF
+	python3 "$HERE/../../scripts/free_ports.py" --udp-only --blocks "$1" 41000-44000 2 0.0.0.0
 }
 
 ensure_rtpengine() {

@@ -60,33 +60,7 @@ trap 'exit 130' INT TERM
 
 # pick_ports COUNT HOST...: COUNT ports free for UDP and TCP (and port+1) on every HOST.
 pick_ports() {
-	python3 - "$@" <<'EOF'
-import random, socket, sys
-count, hosts = int(sys.argv[1]), sys.argv[2:]
-found = []
-for _ in range(400):
-    p = random.randrange(33000, 40000, 2)
-    socks = []
-    try:
-        for h in hosts:
-            for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-                for port in (p, p + 1):
-                    s = socket.socket(socket.AF_INET, kind)
-                    socks.append(s)
-                    s.bind((h, port))
-        if p not in found:
-            found.append(p)
-    except OSError:
-        pass
-    finally:
-        for s in socks:
-            s.close()
-    if len(found) == count:
-        print(" ".join(map(str, found)))
-        break
-else:
-    raise SystemExit("no free ports")
-EOF
+	python3 "$SRC/scripts/free_ports.py" --blocks "$1" 33000-40000 2 "${@:2}"
 }
 
 # tree PID: PID and all its descendants.

@@ -29,29 +29,9 @@ fail() {
 # A port free for UDP and TCP on every lab gateway, so parallel test runs
 # (ctest -j, the ASan build) never collide with each other or with `make run`.
 pick_port() {
-  python3 - <<'EOF'
-import random, socket
-hosts = ["127.0.%d.%d" % (e, h) for e in range(1, 9) for h in (64, 65, 66)]
-for _ in range(50):
-    p = random.randrange(20000, 40000, 2)
-    socks = []
-    try:
-        for h in hosts:
-            for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-                for port in (p, p + 1):
-                    s = socket.socket(socket.AF_INET, kind)
-                    socks.append(s)
-                    s.bind((h, port))
-        print(p)
-        break
-    except OSError:
-        pass
-    finally:
-        for s in socks:
-            s.close()
-else:
-    raise SystemExit("no free port pair found")
-EOF
+	# shellcheck disable=SC2046
+	python3 "$SRC/scripts/free_ports.py" 20000-40000 2 \
+		$(for e in 1 2 3 4 5 6 7 8; do echo "127.0.$e.64 127.0.$e.65 127.0.$e.66"; done)
 }
 
 # lab_config PORT OUT [EXTRA_SED]: the lab topology with every gateway on PORT

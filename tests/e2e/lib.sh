@@ -68,34 +68,7 @@ calls_daemon_tail() {
 # calls_pick_ports COUNT HOST...: COUNT ports, each free for UDP and TCP on every HOST
 # (and port+1 too, for a gateway's TLS port).
 calls_pick_ports() {
-	python3 - "$@" <<'EOF'
-import random, socket, sys
-count, hosts = int(sys.argv[1]), sys.argv[2:]
-found = []
-for _ in range(400):
-    p = random.randrange(22000, 32000, 2)
-    if p in found:
-        continue
-    socks = []
-    try:
-        for h in hosts:
-            for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-                for port in (p, p + 1):
-                    s = socket.socket(socket.AF_INET, kind)
-                    socks.append(s)
-                    s.bind((h, port))
-        found.append(p)
-    except OSError:
-        pass
-    finally:
-        for s in socks:
-            s.close()
-    if len(found) == count:
-        print(" ".join(map(str, found)))
-        break
-else:
-    raise SystemExit("no free ports on %s" % " ".join(hosts))
-EOF
+	python3 "$SRC/scripts/free_ports.py" --blocks "$1" 22000-32000 2 "${@:2}"
 }
 
 calls_init() {

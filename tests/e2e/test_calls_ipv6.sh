@@ -7,28 +7,7 @@ SRC=$2
 . "$SRC/tests/e2e/daemon_lib.sh"
 
 # A free even port on ::1 for the gateway (PORT), TLS (+1), admin (+2), callee (+3), caller (+4).
-PORT=$(python3 - <<'PYEOF'
-import random, socket
-for _ in range(50):
-    p = random.randrange(20000, 40000, 8)
-    socks = []
-    try:
-        for port in range(p, p + 5):
-            for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-                s = socket.socket(socket.AF_INET6, kind)
-                socks.append(s)
-                s.bind(("::1", port))
-        print(p)
-        break
-    except OSError:
-        pass
-    finally:
-        for s in socks:
-            s.close()
-else:
-    raise SystemExit("no free port on ::1")
-PYEOF
-)
+PORT=$(python3 "$SRC/scripts/free_ports.py" 20000-40000 5 ::1)
 cat >"$WORK/v6.yaml" <<YAML
 sip: {timers: {t1: 50, t2: 200, t4: 250}}
 regions: [{name: lab}]

@@ -20,28 +20,7 @@ trap edges_cleanup EXIT
 # Gateway port (all lab gateway addresses, +1 for TLS) and a block of 8 ports free for UDP and
 # TCP on 127.0.0.1: admin at LOCAL, callees from LOCAL+1.
 PORT=$(pick_port)
-LOCAL=$(python3 - <<'PYEOF'
-import random, socket
-for _ in range(50):
-    p = random.randrange(40000, 60000, 8)
-    socks = []
-    try:
-        for port in range(p, p + 8):
-            for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-                s = socket.socket(socket.AF_INET, kind)
-                socks.append(s)
-                s.bind(("127.0.0.1", port))
-        print(p)
-        break
-    except OSError:
-        pass
-    finally:
-        for s in socks:
-            s.close()
-else:
-    raise SystemExit("no free port block on 127.0.0.1")
-PYEOF
-)
+LOCAL=$(python3 "$SRC/scripts/free_ports.py" 40000-60000 8 127.0.0.1)
 ADMIN=$LOCAL
 
 # edges_config OUT T1 < EXTRA: the lab topology (regions, edges, base domains) with every

@@ -30,28 +30,7 @@ trap media_cleanup EXIT
 media_init() {
 	MEDIA_NET=$1
 	PORT=$(pick_port)
-	LOCAL=$(python3 - <<'PYEOF'
-import random, socket
-for _ in range(50):
-    p = random.randrange(32000, 40000, 16)
-    socks = []
-    try:
-        for port in range(p, p + 16):
-            for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-                s = socket.socket(socket.AF_INET, kind)
-                socks.append(s)
-                s.bind(("127.0.0.1", port))
-        print(p)
-        break
-    except OSError:
-        pass
-    finally:
-        for s in socks:
-            s.close()
-else:
-    raise SystemExit("no free port block on 127.0.0.1")
-PYEOF
-	)
+	LOCAL=$(python3 "$SRC/scripts/free_ports.py" 32000-40000 16 127.0.0.1)
 	ADMIN=$LOCAL
 }
 
