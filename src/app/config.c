@@ -38,43 +38,17 @@ static int parse_limits(struct config_walk *c, yaml_node_t *n)
 	                                   "max_headers", "max_body_size"};
 	struct sip_limits *lim = &c->cfg->sip_limits;
 	yaml_node_t *v[ARRAY_SIZE(keys)];
-	uint64_t x;
 	size_t old;
 	int rc = config_walk_map(c, n, keys, ARRAY_SIZE(keys), 0, v);
 
 	if (rc)
 		return rc;
 	/* Each bound is checked against the ones before it, so the order matters. */
-	if (v[0]) {
-		old = config_walk_key(c, keys[0]);
-		rc = config_walk_uint(c, v[0], 1024, 1u << 20, NULL, &x);
-		lim->max_msg_size = (size_t)x;
-		config_walk_pop(c, old);
-	}
-	if (!rc && v[1]) {
-		old = config_walk_key(c, keys[1]);
-		rc = config_walk_uint(c, v[1], 128, 1u << 20, NULL, &x);
-		lim->max_line_len = (size_t)x;
-		config_walk_pop(c, old);
-	}
-	if (!rc && v[2]) {
-		old = config_walk_key(c, keys[2]);
-		rc = config_walk_uint(c, v[2], 32, 1u << 20, NULL, &x);
-		lim->max_uri_len = (size_t)x;
-		config_walk_pop(c, old);
-	}
-	if (!rc && v[3]) {
-		old = config_walk_key(c, keys[3]);
-		rc = config_walk_uint(c, v[3], 8, 4096, NULL, &x);
-		lim->max_headers = (uint32_t)x;
-		config_walk_pop(c, old);
-	}
-	if (!rc && v[4]) {
-		old = config_walk_key(c, keys[4]);
-		rc = config_walk_uint(c, v[4], 0, 1u << 20, NULL, &x);
-		lim->max_body_size = (size_t)x;
-		config_walk_pop(c, old);
-	}
+	rc = config_walk_size_key(c, v[0], keys[0], 1024, 1u << 20, &lim->max_msg_size);
+	rc = rc ? rc : config_walk_size_key(c, v[1], keys[1], 128, 1u << 20, &lim->max_line_len);
+	rc = rc ? rc : config_walk_size_key(c, v[2], keys[2], 32, 1u << 20, &lim->max_uri_len);
+	rc = rc ? rc : config_walk_u32_key(c, v[3], keys[3], 8, 4096, &lim->max_headers);
+	rc = rc ? rc : config_walk_size_key(c, v[4], keys[4], 0, 1u << 20, &lim->max_body_size);
 	if (rc)
 		return rc;
 	if (lim->max_line_len > lim->max_msg_size) {
@@ -120,22 +94,11 @@ static int parse_transport(struct config_walk *c, yaml_node_t *n)
 {
 	static const char *const keys[] = {"tcp_idle_timeout", "tcp_max_connections"};
 	yaml_node_t *v[ARRAY_SIZE(keys)];
-	uint64_t x;
-	size_t old;
 	int rc = config_walk_map(c, n, keys, ARRAY_SIZE(keys), 0, v);
 
-	if (!rc && v[0]) {
-		old = config_walk_key(c, keys[0]);
-		rc = config_walk_uint(c, v[0], 1, 86400, NULL, &x);
-		c->cfg->tcp_idle_timeout = (uint32_t)x;
-		config_walk_pop(c, old);
-	}
-	if (!rc && v[1]) {
-		old = config_walk_key(c, keys[1]);
-		rc = config_walk_uint(c, v[1], 1, 65536, NULL, &x);
-		c->cfg->tcp_max_connections = (uint32_t)x;
-		config_walk_pop(c, old);
-	}
+	rc = rc ? rc : config_walk_u32_key(c, v[0], keys[0], 1, 86400, &c->cfg->tcp_idle_timeout);
+	rc =
+	    rc ? rc : config_walk_u32_key(c, v[1], keys[1], 1, 65536, &c->cfg->tcp_max_connections);
 	return rc;
 }
 
@@ -203,16 +166,10 @@ static int parse_media(struct config_walk *c, yaml_node_t *n)
 	struct config_media_relay *m = &c->cfg->media;
 	yaml_node_t *v[ARRAY_SIZE(keys)];
 	const char *s;
-	uint64_t x;
 	size_t old;
 	int rc = config_walk_map(c, n, keys, ARRAY_SIZE(keys), 0, v);
 
-	if (!rc && v[0]) {
-		old = config_walk_key(c, keys[0]);
-		rc = config_walk_uint(c, v[0], 1, 64, NULL, &x);
-		m->threads = (unsigned)x;
-		config_walk_pop(c, old);
-	}
+	rc = rc ? rc : config_walk_u32_key(c, v[0], keys[0], 1, 64, &m->threads);
 	if (!rc && v[1]) {
 		old = config_walk_key(c, keys[1]);
 		rc = config_walk_str(c, v[1], &s);
@@ -221,18 +178,8 @@ static int parse_media(struct config_walk *c, yaml_node_t *n)
 		m->strict_latch = !rc && !strcmp(s, "strict");
 		config_walk_pop(c, old);
 	}
-	if (!rc && v[2]) {
-		old = config_walk_key(c, keys[2]);
-		rc = config_walk_uint(c, v[2], 0, 86400, NULL, &x);
-		m->timeout_s = (uint32_t)x;
-		config_walk_pop(c, old);
-	}
-	if (!rc && v[3]) {
-		old = config_walk_key(c, keys[3]);
-		rc = config_walk_uint(c, v[3], 0, 600000, NULL, &x);
-		m->quarantine_ms = (uint32_t)x;
-		config_walk_pop(c, old);
-	}
+	rc = rc ? rc : config_walk_u32_key(c, v[2], keys[2], 0, 86400, &m->timeout_s);
+	rc = rc ? rc : config_walk_u32_key(c, v[3], keys[3], 0, 600000, &m->quarantine_ms);
 	return rc;
 }
 
@@ -241,17 +188,10 @@ static int parse_auth(struct config_walk *c, yaml_node_t *n)
 {
 	static const char *const keys[] = {"nonce_lifetime"};
 	yaml_node_t *v[ARRAY_SIZE(keys)];
-	uint64_t x;
-	size_t old;
 	int rc = config_walk_map(c, n, keys, ARRAY_SIZE(keys), 0, v);
 
-	if (!rc && v[0]) {
-		old = config_walk_key(c, keys[0]);
-		rc = config_walk_uint(c, v[0], 1, 86400, NULL, &x);
-		c->cfg->auth.nonce_lifetime_s = (uint32_t)x;
-		config_walk_pop(c, old);
-	}
-	return rc;
+	return rc ? rc
+	          : config_walk_u32_key(c, v[0], keys[0], 1, 86400, &c->cfg->auth.nonce_lifetime_s);
 }
 
 static int parse_data_dir(struct config_walk *c, yaml_node_t *n)

@@ -128,7 +128,7 @@ struct config_seed {
 
 /* media: the relay (the pools are per edge, in edges[].media). */
 struct config_media_relay {
-	unsigned threads;       /* 1-64 (1) */
+	uint32_t threads;       /* 1-64 (1) */
 	bool strict_latch;      /* latch: strict | symmetric (symmetric) */
 	uint32_t timeout_s;     /* no packets: the call ends (60); 0 off */
 	uint32_t quarantine_ms; /* a freed port rests this long (5000) */

@@ -9,24 +9,6 @@
 #include "app/config_val.h"
 #include "app/config_walk.h"
 
-/* One unsigned key of a mapping, with its range; absent keys keep the default. */
-static int uint_key(struct config_walk *c, yaml_node_t *v, const char *key, uint64_t min,
-                    uint64_t max, uint32_t *out)
-{
-	uint64_t x;
-	size_t old;
-	int rc;
-
-	if (!v)
-		return 0;
-	old = config_walk_key(c, key);
-	rc = config_walk_uint(c, v, min, max, NULL, &x);
-	if (!rc)
-		*out = (uint32_t)x;
-	config_walk_pop(c, old);
-	return rc;
-}
-
 int config_sip_timers(struct config_walk *c, yaml_node_t *n)
 {
 	static const char *const keys[] = {"t1", "t2", "t4"};
@@ -34,9 +16,9 @@ int config_sip_timers(struct config_walk *c, yaml_node_t *n)
 	struct config *cfg = c->cfg;
 	int rc = config_walk_map(c, n, keys, ARRAY_SIZE(keys), 0, v);
 
-	rc = rc ? rc : uint_key(c, v[0], keys[0], 10, 10000, &cfg->t1_ms);
-	rc = rc ? rc : uint_key(c, v[1], keys[1], 10, 60000, &cfg->t2_ms);
-	rc = rc ? rc : uint_key(c, v[2], keys[2], 10, 60000, &cfg->t4_ms);
+	rc = rc ? rc : config_walk_u32_key(c, v[0], keys[0], 10, 10000, &cfg->t1_ms);
+	rc = rc ? rc : config_walk_u32_key(c, v[1], keys[1], 10, 60000, &cfg->t2_ms);
+	rc = rc ? rc : config_walk_u32_key(c, v[2], keys[2], 10, 60000, &cfg->t4_ms);
 	if (!rc && cfg->t2_ms < cfg->t1_ms)
 		rc = config_walk_fail(c, n, "t2 (%u ms) must not be below t1 (%u ms)", cfg->t2_ms,
 		                      cfg->t1_ms);
@@ -51,10 +33,10 @@ int config_calls(struct config_walk *c, yaml_node_t *n)
 	struct config_calls *cc = &c->cfg->calls;
 	int rc = config_walk_map(c, n, keys, ARRAY_SIZE(keys), 0, v);
 
-	rc = rc ? rc : uint_key(c, v[0], keys[0], 1, 600, &cc->ring_timeout_s);
-	rc = rc ? rc : uint_key(c, v[1], keys[1], 0, 7 * 86400, &cc->max_duration_s);
-	rc = rc ? rc : uint_key(c, v[2], keys[2], 0, 86400, &cc->session_expires_s);
-	rc = rc ? rc : uint_key(c, v[3], keys[3], 90, 86400, &cc->min_se_s);
+	rc = rc ? rc : config_walk_u32_key(c, v[0], keys[0], 1, 600, &cc->ring_timeout_s);
+	rc = rc ? rc : config_walk_u32_key(c, v[1], keys[1], 0, 7 * 86400, &cc->max_duration_s);
+	rc = rc ? rc : config_walk_u32_key(c, v[2], keys[2], 0, 86400, &cc->session_expires_s);
+	rc = rc ? rc : config_walk_u32_key(c, v[3], keys[3], 90, 86400, &cc->min_se_s);
 	if (!rc && v[4]) {
 		size_t old = config_walk_key(c, keys[4]);
 		const char *s;
@@ -210,7 +192,7 @@ int config_routing(struct config_walk *c, yaml_node_t *n)
 			r->reject_edge_mismatch = strcmp(s, "reject") == 0;
 		config_walk_pop(c, old);
 	}
-	rc = rc ? rc : uint_key(c, v[2], keys[2], 1, 60, &secs);
+	rc = rc ? rc : config_walk_u32_key(c, v[2], keys[2], 1, 60, &secs);
 	r->failover_timeout_ms = secs * 1000;
 	return rc;
 }
@@ -250,9 +232,9 @@ int config_probes(struct config_walk *c, yaml_node_t *n)
 			rc = rc ? rc : config_walk_dup(c, v[0], s, &p->target);
 			config_walk_pop(c, o2);
 		}
-		rc = rc ? rc : uint_key(c, v[1], keys[1], 1, 3600, &interval);
-		rc = rc ? rc : uint_key(c, v[2], keys[2], 1, 100, &p->fail_threshold);
-		rc = rc ? rc : uint_key(c, v[3], keys[3], 1, 100, &p->recover_threshold);
+		rc = rc ? rc : config_walk_u32_key(c, v[1], keys[1], 1, 3600, &interval);
+		rc = rc ? rc : config_walk_u32_key(c, v[2], keys[2], 1, 100, &p->fail_threshold);
+		rc = rc ? rc : config_walk_u32_key(c, v[3], keys[3], 1, 100, &p->recover_threshold);
 		p->interval_ms = interval * 1000;
 		config_walk_pop(c, old);
 	}

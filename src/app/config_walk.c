@@ -132,6 +132,43 @@ int config_walk_uint(struct config_walk *c, yaml_node_t *n, uint64_t min, uint64
 	return 0;
 }
 
+/* The value under key, into *out; nothing when v is NULL (the key is absent). */
+static int uint_key(struct config_walk *c, yaml_node_t *v, const char *key, uint64_t min,
+                    uint64_t max, uint64_t *out)
+{
+	size_t old;
+	int rc;
+
+	if (!v)
+		return 1;
+	old = config_walk_key(c, key);
+	rc = config_walk_uint(c, v, min, max, NULL, out);
+	config_walk_pop(c, old);
+	return rc;
+}
+
+int config_walk_u32_key(struct config_walk *c, yaml_node_t *v, const char *key, uint64_t min,
+                        uint64_t max, uint32_t *out)
+{
+	uint64_t x;
+	int rc = uint_key(c, v, key, min, max, &x);
+
+	if (!rc)
+		*out = (uint32_t)x;
+	return rc > 0 ? 0 : rc;
+}
+
+int config_walk_size_key(struct config_walk *c, yaml_node_t *v, const char *key, uint64_t min,
+                         uint64_t max, size_t *out)
+{
+	uint64_t x;
+	int rc = uint_key(c, v, key, min, max, &x);
+
+	if (!rc)
+		*out = (size_t)x;
+	return rc > 0 ? 0 : rc;
+}
+
 int config_walk_port(struct config_walk *c, yaml_node_t *n, uint16_t *out)
 {
 	uint64_t v = 0;

@@ -45,6 +45,14 @@ int config_walk_str(struct config_walk *c, yaml_node_t *n, const char **out);
 /* what names the quantity in the range message ("port must be 1-65535"), or NULL. */
 int config_walk_uint(struct config_walk *c, yaml_node_t *n, uint64_t min, uint64_t max,
                      const char *what, uint64_t *out);
+/*
+ * One optional unsigned key of a mapping (v from config_walk_map(), NULL when
+ * absent: *out keeps its default), in [min, max]; errors name the key's path.
+ */
+int config_walk_u32_key(struct config_walk *c, yaml_node_t *v, const char *key, uint64_t min,
+                        uint64_t max, uint32_t *out);
+int config_walk_size_key(struct config_walk *c, yaml_node_t *v, const char *key, uint64_t min,
+                         uint64_t max, size_t *out);
 int config_walk_port(struct config_walk *c, yaml_node_t *n, uint16_t *out);
 int config_walk_label(struct config_walk *c, yaml_node_t *n, const char **out);
 /* A list with min..max entries; a null value counts as empty when min is 0. */
