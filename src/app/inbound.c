@@ -719,6 +719,18 @@ static int64_t wall_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Records of calls that were up when an earlier run died get an end (completed or failed). */
+static int close_open_records(struct inbound *in, struct store_err *err)
+{
+	size_t n = 0;
+	int rc = store_calls_close_open(in->store, wall_now_ms(), "edge restarted during the call",
+	                                &n, err);
+
+	if (!rc && n)
+		log_warn(MOD, "closed %zu call records left open by an earlier run", n);
+	return rc;
+}
+
 int inbound_open(struct edge *e)
 {
 	const char *dir = e->cfg->data_dir;
@@ -738,6 +750,8 @@ int inbound_open(struct edge *e)
 		rc = realm_ensure(in, &err);
 	if (!rc)
 		rc = seed_apply(in->store, e->cfg, 0, &ss, err.msg, sizeof(err.msg));
+	if (!rc)
+		rc = close_open_records(in, &err);
 	if (!rc)
 		rc = store_open(&in->loader, dir, &err);
 	if (!rc)

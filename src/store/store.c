@@ -638,3 +638,54 @@ int store_config_version(struct store *st, uint64_t *version)
 {
 	return st->ops->config_version(st, version);
 }
+
+/*
+ * Call records a previous run of the daemon left open (killed or crashed
+ * mid-call: still queued, ringing or in-progress) are closed: answered ones
+ * as completed, the others as failed, ended now with `reason`.  Bounded: at
+ * most 100 pages of STORE_PAGE_SIZE_MAX records per status.
+ */
+int store_calls_close_open(struct store *st, int64_t now, const char *reason, size_t *closed,
+                           struct store_err *err)
+{
+	static const char *const open_status[] = {"queued", "ringing", "in-progress"};
+	struct store_query q = {.page_size = STORE_PAGE_SIZE_MAX};
+	uint64_t mask = 0;
+	int rc;
+
+	*closed = 0;
+	q.where[0].field = "status";
+	rc = store_field_mask(STORE_CALL, "status end_time duration end_reason hung_up_by", &mask,
+	                      err);
+	for (size_t k = 0; !rc && k < ARRAY_SIZE(open_status); k++) {
+		q.where[0].value = open_status[k];
+		/* Each page is closed, so the next query finds the next ones. */
+		for (int pages = 0; !rc && pages < 100; pages++) {
+			struct store_page *pg = NULL;
+			size_t n;
+
+			rc = store_list(st, STORE_CALL, &q, &pg, err);
+			n = pg ? pg->n : 0;
+			for (size_t i = 0; !rc && i < n; i++) {
+				const struct store_call_rec *r =
+				    &STORE_ROWS(pg, struct store_call_rec)[i];
+				struct store_call_rec u = {
+				    .status = r->answer_time ? "completed" : "failed",
+				    .end_time = now,
+				    .duration = r->answer_time && now > r->answer_time
+				                    ? (now - r->answer_time) / 1000
+				                    : 0,
+				    .end_reason = reason,
+				    .hung_up_by = "edge",
+				};
+
+				rc = store_update(st, STORE_CALL, r->sid, &u, mask, NULL, err);
+				*closed += !rc;
+			}
+			mem_deref(pg);
+			if (!n)
+				break;
+		}
+	}
+	return rc;
+}

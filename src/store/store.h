@@ -295,6 +295,14 @@ int store_update(struct store *st, enum store_kind kind, const char *sid, const 
                  uint64_t mask, struct store_page **out, struct store_err *err);
 /* Deleting a record deletes what it owns (a list's entries, mappings to it; an account's all). */
 int store_delete(struct store *st, enum store_kind kind, const char *sid, struct store_err *err);
+/*
+ * Closes call records left open by an earlier run (queued, ringing or
+ * in-progress: the daemon was killed mid-call): answered ones become
+ * completed, the others failed,
+ * ended at now (ms) with reason, hung up by "edge".  *closed counts them.
+ */
+int store_calls_close_open(struct store *st, int64_t now, const char *reason, size_t *closed,
+                           struct store_err *err);
 /* The domain with this label (case-insensitive). */
 int store_domain_by_name(struct store *st, const char *name, struct store_page **out,
                          struct store_err *err);

@@ -75,6 +75,18 @@ calls_json "$WORK/restart.json"
 [ "$($RECORDS count "$WORK/restart.json")" = "$($RECORDS count "$WORK/after.json")" ] ||
 	fail "restart: the record count changed"
 kept=$($RECORDS kept "$WORK/after.json" "$WORK/restart.json") || fail "restart: $kept"
+# Calls that were up at the kill are closed at the restart: no record stays ringing or
+# in-progress, and those that were are now ended by the edge.
+! grep -qE '"status": "(ringing|in-progress|queued)"' "$WORK/restart.json" ||
+	fail "restart: records of the killed run are still open"
+open_before=$(grep -cE '"status": "(ringing|in-progress)"' "$WORK/after.json" || true)
+if [ "$open_before" -gt 0 ]; then
+	grep -q "closed $open_before call records left open by an earlier run" "$WORK/daemon.log" ||
+		fail "restart: $open_before open records, but no log line closing them"
+	grep -q '"end_reason": "edge restarted during the call"' "$WORK/restart.json" ||
+		fail "restart: no record ended with 'edge restarted during the call'"
+fi
+echo "ok: $open_before records left open by the kill were closed at the restart"
 start_callee uas "$CALLEE"
 call "after restart" "$GW" "sip:restart@$DEMO_HOST" --expect 200
 for _ in $(seq 1 50); do

@@ -798,6 +798,51 @@ static void test_calls(void **state)
 	assert_string_equal(STORE_ROWS(pg, struct store_call_rec)->status, "busy");
 	mem_deref(pg);
 
+	/* Records an earlier run left open (killed mid-call) are closed once. */
+	{
+		char ringing[35], talking[35];
+		size_t closed = 0;
+
+		assert_int_equal(create_kv(fx->st, STORE_CALL, ringing, &err, acc,
+		                           "direction=inbound", "status=ringing",
+		                           "start_time=1700000100000", NULL),
+		                 0);
+		assert_int_equal(create_kv(fx->st, STORE_CALL, talking, &err, acc,
+		                           "direction=inbound", "status=in-progress",
+		                           "start_time=1700000100000", "answer_time=1700000101000",
+		                           NULL),
+		                 0);
+		assert_int_equal(
+		    store_calls_close_open(fx->st, 1700000161000, "edge restarted", &closed, &err),
+		    0);
+		assert_int_equal(closed, 2);
+		assert_int_equal(store_get(fx->st, STORE_CALL, ringing, &pg, &err), 0);
+		c = STORE_ROWS(pg, struct store_call_rec);
+		assert_string_equal(c->status, "failed");
+		assert_int_equal(c->end_time, 1700000161000ll);
+		assert_string_equal(c->end_reason, "edge restarted");
+		assert_string_equal(c->hung_up_by, "edge");
+		mem_deref(pg);
+		assert_int_equal(store_get(fx->st, STORE_CALL, talking, &pg, &err), 0);
+		c = STORE_ROWS(pg, struct store_call_rec);
+		assert_string_equal(c->status, "completed");
+		assert_int_equal(c->duration, 60);
+		mem_deref(pg);
+		/* Records with a final status are left as they were (even without an
+		 * end time); a second run finds none. */
+		assert_int_equal(store_get(fx->st, STORE_CALL, first, &pg, &err), 0);
+		assert_string_equal(STORE_ROWS(pg, struct store_call_rec)->end_reason,
+		                    "caller hung up");
+		mem_deref(pg);
+		assert_int_equal(store_get(fx->st, STORE_CALL, second, &pg, &err), 0);
+		assert_string_equal(STORE_ROWS(pg, struct store_call_rec)->status, "busy");
+		assert_int_equal(STORE_ROWS(pg, struct store_call_rec)->end_time, 0);
+		mem_deref(pg);
+		assert_int_equal(store_calls_close_open(fx->st, 1700000200000, "x", &closed, &err),
+		                 0);
+		assert_int_equal(closed, 0);
+	}
+
 	/* Call records outlive their account. */
 	assert_int_equal(store_delete(fx->st, STORE_ACCOUNT, fx->account, &err), 0);
 	assert_int_equal(store_get(fx->st, STORE_CALL, second, &pg, &err), 0);
