@@ -77,7 +77,7 @@ struct icall {
 
 static void refuse(struct inbound *in, struct txn *st, const struct sip_msg *req,
                    const struct tp_peer *src, enum refusal why, uint16_t status, const char *phrase,
-                   const char *detail, const struct sip_edit *h, size_t n)
+                   const char *detail)
 {
 	char tag[24], addr[80];
 	struct slice t = {tag, dialog_tag_new(tag, sizeof(tag))};
@@ -86,7 +86,7 @@ static void refuse(struct inbound *in, struct txn *st, const struct sip_msg *req
 	tp_sockaddr_fmt((const struct sockaddr *)&src->addr, addr, sizeof(addr));
 	log_info(MOD, "refused INVITE from %s to %.*s: %u %s (%s)", addr, SLICE_ARG(req->ruri.host),
 	         status, phrase ? phrase : "", detail);
-	txn_reply(st, status, phrase, t, h, n, SLICE_NULL);
+	txn_reply(st, status, phrase, t, NULL, 0, SLICE_NULL);
 }
 
 /* 401 with one WWW-Authenticate per algorithm (SHA-256 first, RFC 8760). */
@@ -99,8 +99,7 @@ static void challenge(struct inbound *in, struct txn *st, const struct sip_msg *
 	struct slice t = {tag, dialog_tag_new(tag, sizeof(tag))};
 
 	if (digest_challenge(in->digest, v, slice_cstr(in->snap->realm), stale, true)) {
-		refuse(in, st, req, src, REFUSE_ERROR, 500, NULL, "cannot build a challenge", NULL,
-		       0);
+		refuse(in, st, req, src, REFUSE_ERROR, 500, NULL, "cannot build a challenge");
 		goto out;
 	}
 	for (size_t i = 0; i < DIGEST_NCHALLENGE; i++)
@@ -159,7 +158,7 @@ static int domain_access(struct inbound *in, struct txn *st, const struct sip_ms
 
 	if (!nacl && !ncred) {
 		refuse(in, st, req, src, REFUSE_NO_MAPPING, 403, "Forbidden (no call mappings)",
-		       "domain has no call mappings", NULL, 0);
+		       "domain has no call mappings");
 		return -EACCES;
 	}
 	if (nacl) {
@@ -169,7 +168,7 @@ static int domain_access(struct inbound *in, struct txn *st, const struct sip_ms
 
 		if (!ok) {
 			refuse(in, st, req, src, REFUSE_SOURCE, 403,
-			       "Forbidden (source not allowed)", "source not allowed", NULL, 0);
+			       "Forbidden (source not allowed)", "source not allowed");
 			return -EACCES;
 		}
 	}
@@ -182,14 +181,13 @@ static int domain_access(struct inbound *in, struct txn *st, const struct sip_ms
 	}
 	if (e) {
 		refuse(in, st, req, src, REFUSE_MALFORMED, 400, "Bad Request (Authorization)",
-		       "malformed Authorization", NULL, 0);
+		       "malformed Authorization");
 		return -EACCES;
 	}
 	e = digest_verify(in->digest, &auth, req->method, req->ruri.raw, realm,
 	                  &(struct digest_creds_lookup){ha1_lookup, &cl}, &res);
 	if (e) {
-		refuse(in, st, req, src, REFUSE_ERROR, 500, NULL, "credential lookup failed", NULL,
-		       0);
+		refuse(in, st, req, src, REFUSE_ERROR, 500, NULL, "credential lookup failed");
 		return -EACCES;
 	}
 	switch (res.outcome) {
@@ -201,16 +199,13 @@ static int domain_access(struct inbound *in, struct txn *st, const struct sip_ms
 		challenge(in, st, req, src, true, res.reason);
 		return -EACCES;
 	case DIGEST_REPLAY:
-		refuse(in, st, req, src, REFUSE_REPLAY, res.status, res.phrase, res.reason, NULL,
-		       0);
+		refuse(in, st, req, src, REFUSE_REPLAY, res.status, res.phrase, res.reason);
 		return -EACCES;
 	case DIGEST_MALFORMED:
-		refuse(in, st, req, src, REFUSE_MALFORMED, res.status, res.phrase, res.reason, NULL,
-		       0);
+		refuse(in, st, req, src, REFUSE_MALFORMED, res.status, res.phrase, res.reason);
 		return -EACCES;
 	default:
-		refuse(in, st, req, src, REFUSE_AUTH_FAIL, res.status, res.phrase, res.reason, NULL,
-		       0);
+		refuse(in, st, req, src, REFUSE_AUTH_FAIL, res.status, res.phrase, res.reason);
 		return -EACCES;
 	}
 }
@@ -243,7 +238,7 @@ static int admit_h(void *arg, struct txn *st, const struct sip_msg *req, const s
 		       rt.fail == ROUTING_FAIL_BASE   ? REFUSE_UNKNOWN_BASE
 		       : rt.fail == ROUTING_FAIL_EDGE ? REFUSE_UNKNOWN_EDGE
 		                                      : REFUSE_UNKNOWN_DOMAIN,
-		       404, why, why, NULL, 0);
+		       404, why, why);
 		return -ENOENT;
 	}
 	if (rt.edge >= 0 && in_gw && rt.edge != in_gw->edge_idx) {
@@ -251,7 +246,7 @@ static int admit_h(void *arg, struct txn *st, const struct sip_msg *req, const s
 		         SLICE_ARG(req->ruri.host), SLICE_ARG(rt.label), in_gw->edge->name);
 		if (e->cfg->routing.reject_edge_mismatch) {
 			refuse(in, st, req, src, REFUSE_EDGE_MISMATCH, 404,
-			       "Not Found (wrong edge for this gateway)", "edge mismatch", NULL, 0);
+			       "Not Found (wrong edge for this gateway)", "edge mismatch");
 			return -ENOENT;
 		}
 	}
@@ -263,12 +258,12 @@ static int admit_h(void *arg, struct txn *st, const struct sip_msg *req, const s
 	} else if (!edge_route_exists(e, req)) {
 		snprintf(why, sizeof(why), "Not Found (unknown domain '%.*s')",
 		         SLICE_ARG(rt.domain));
-		refuse(in, st, req, src, REFUSE_UNKNOWN_DOMAIN, 404, why, why, NULL, 0);
+		refuse(in, st, req, src, REFUSE_UNKNOWN_DOMAIN, 404, why, why);
 		return -ENOENT;
 	}
 	ic = mem_alloc(sizeof(*ic), icall_destroy);
 	if (!ic) {
-		refuse(in, st, req, src, REFUSE_ERROR, 503, NULL, "out of memory", NULL, 0);
+		refuse(in, st, req, src, REFUSE_ERROR, 503, NULL, "out of memory");
 		return -ENOMEM;
 	}
 	ic->in = in;
