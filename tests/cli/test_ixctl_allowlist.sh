@@ -3,54 +3,9 @@
 # Usage: bash test_ixctl_allowlist.sh BUILD_DIR SOURCE_DIR
 set -u
 
-BUILD=${1:?usage: $0 BUILD_DIR SOURCE_DIR}
-SRC=${2:?usage: $0 BUILD_DIR SOURCE_DIR}
-IXCTL="$BUILD/ixctl"
+. "$(dirname "$0")/cli_lib.sh"
 PROFILE="$SRC/etc/profiles/interconnect.yaml"
 LAB="$SRC/etc/lab.yaml"
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-
-[ -x "$IXCTL" ] || { echo "FAIL: $IXCTL not built"; exit 1; }
-
-failures=0
-fail() {
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
-ok() {
-	echo "ok: $*"
-}
-
-# run [ixctl args...]: sets rc; stdout/stderr in $TMP/out, $TMP/err.  Bounded in time.
-run() {
-	timeout 20 "$IXCTL" "$@" >"$TMP/out" 2>"$TMP/err"
-	rc=$?
-}
-
-expect_rc() {
-	if [ "$rc" -eq "$1" ]; then
-		ok "$2 (exit $rc)"
-	else
-		fail "$2: exit $rc, want $1; stderr: $(head -c 400 "$TMP/err")"
-	fi
-}
-
-expect_err() {
-	if grep -Eq -- "$1" "$TMP/err"; then
-		ok "$2"
-	else
-		fail "$2: stderr does not match /$1/: $(head -c 400 "$TMP/err")"
-	fi
-}
-
-expect_no_stdout() {
-	if [ -s "$TMP/out" ]; then
-		fail "$1: unexpected stdout: $(head -c 200 "$TMP/out")"
-	else
-		ok "$1: nothing on stdout"
-	fi
-}
 
 # The gateway addresses of the reference (sip-interface-over-interconnect.md), by edge.
 declare -A GW=(
@@ -269,8 +224,4 @@ expect_rc 0 "help allowlist"
 run --help
 grep -q '^  allowlist  ' "$TMP/out" && ok "listed by --help" || fail "not listed by --help"
 
-if [ "$failures" -ne 0 ]; then
-	echo "$failures failure(s)"
-	exit 1
-fi
-echo "all passed"
+cli_done

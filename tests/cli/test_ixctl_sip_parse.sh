@@ -3,56 +3,8 @@
 # Usage: bash test_ixctl_sip_parse.sh BUILD_DIR SOURCE_DIR
 set -u
 
-BUILD=${1:?usage: $0 BUILD_DIR SOURCE_DIR}
-SRC=${2:?usage: $0 BUILD_DIR SOURCE_DIR}
-IXCTL="$BUILD/ixctl"
+. "$(dirname "$0")/cli_lib.sh"
 FIX="$SRC/tests/cli/fixtures"
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-
-[ -x "$IXCTL" ] || { echo "FAIL: $IXCTL not built"; exit 1; }
-
-failures=0
-fail() {
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
-ok() {
-	echo "ok: $*"
-}
-
-# run NAME [ixctl args...] < input: sets rc, and leaves stdout/stderr in $TMP/out, $TMP/err.
-# Bounded in time: a hang is a failure, not a stuck test run.
-run() {
-	timeout 20 "$IXCTL" "$@" >"$TMP/out" 2>"$TMP/err"
-	rc=$?
-}
-
-# expect_rc WANT LABEL: checks $rc; a signal death (>= 124) is reported as such.
-expect_rc() {
-	if [ "$rc" -eq "$1" ]; then
-		ok "$2 (exit $rc)"
-	else
-		fail "$2: exit $rc, want $1; stderr: $(head -c 400 "$TMP/err")"
-	fi
-}
-
-# expect_err REGEX LABEL: stderr matches (extended regex).
-expect_err() {
-	if grep -Eq -- "$1" "$TMP/err"; then
-		ok "$2"
-	else
-		fail "$2: stderr does not match /$1/: $(head -c 400 "$TMP/err")"
-	fi
-}
-
-expect_no_stdout() {
-	if [ -s "$TMP/out" ]; then
-		fail "$1: unexpected stdout: $(head -c 200 "$TMP/out")"
-	else
-		ok "$1: nothing on stdout"
-	fi
-}
 
 # pycheck LABEL MSGFILE: python asserts on $TMP/out (JSON) with the raw message at hand.
 pycheck() {
@@ -351,8 +303,4 @@ expect_rc 0 "sip parse --help"
 run help nosuchgroup
 expect_rc 2 "help for an unknown group"
 
-if [ "$failures" -ne 0 ]; then
-	echo "$failures check(s) failed"
-	exit 1
-fi
-echo "all checks passed"
+cli_done

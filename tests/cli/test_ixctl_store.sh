@@ -4,60 +4,16 @@
 # Usage: bash test_ixctl_store.sh BUILD_DIR SOURCE_DIR
 set -u
 
-BUILD=${1:?usage: $0 BUILD_DIR SOURCE_DIR}
-SRC=${2:?usage: $0 BUILD_DIR SOURCE_DIR}
-IXCTL="$BUILD/ixctl"
+. "$(dirname "$0")/cli_lib.sh"
 LAB="$SRC/etc/lab.yaml"
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
 DATA="$TMP/data"
 DB="$DATA/ixedge.db"
-
-[ -x "$IXCTL" ] || { echo "FAIL: $IXCTL not built"; exit 1; }
+# Every run names the data directory first; runc adds the lab config (which names the edges).
+IXCTL_ARGS=(--data-dir "$DATA")
 command -v python3 >/dev/null || { echo "FAIL: python3 needed"; exit 1; }
 
-failures=0
-fail() {
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
-ok() {
-	echo "ok: $*"
-}
-
-# run [ixctl args...]: the data directory first; sets rc; stdout/stderr in $TMP/out, $TMP/err.
-run() {
-	timeout 20 "$IXCTL" --data-dir "$DATA" "$@" >"$TMP/out" 2>"$TMP/err"
-	rc=$?
-}
-# runc: the same with the lab config (which names the edges) as -c.
 runc() {
-	timeout 20 "$IXCTL" -c "$LAB" --data-dir "$DATA" "$@" >"$TMP/out" 2>"$TMP/err"
-	rc=$?
-}
-
-expect_rc() {
-	if [ "$rc" -eq "$1" ]; then
-		ok "$2 (exit $rc)"
-	else
-		fail "$2: exit $rc, want $1; stderr: $(head -c 400 "$TMP/err")"
-	fi
-}
-
-expect_err() {
-	if grep -Eq -- "$1" "$TMP/err"; then
-		ok "$2"
-	else
-		fail "$2: stderr does not match /$1/: $(head -c 400 "$TMP/err")"
-	fi
-}
-
-expect_out() {
-	if grep -Eq -- "$1" "$TMP/out"; then
-		ok "$2"
-	else
-		fail "$2: stdout does not match /$1/: $(head -c 600 "$TMP/out")"
-	fi
+	run -c "$LAB" "$@"
 }
 
 # pyjson EXPR: evaluates EXPR with j = the JSON on stdout; prints its value, fails if it raises.
@@ -573,8 +529,4 @@ for c in "accounts create" "domains update" "acls add-address" "credlists add-cr
 done
 ok "--help lists the store commands"
 
-if [ "$failures" -ne 0 ]; then
-	echo "$failures failure(s)"
-	exit 1
-fi
-echo "all passed"
+cli_done
