@@ -6,6 +6,7 @@
 
 #include "app/config_val.h"
 #include "app/config_walk.h"
+#include "store/store.h"
 #include "control/twiml.h"
 
 /*
@@ -90,32 +91,14 @@ static int opt_bool(struct config_walk *c, yaml_node_t *v, const char *key, bool
 	return rc;
 }
 
-/* The store's URL rule: http:// or https://, a host, no spaces or control characters. */
-static bool url_ok(const char *s)
-{
-	const char *host;
-
-	if (!strncasecmp(s, "http://", 7))
-		host = s + 7;
-	else if (!strncasecmp(s, "https://", 8))
-		host = s + 8;
-	else
-		return false;
-	if (!*host || *host == '/' || *host == '?' || *host == '#')
-		return false;
-	for (; *s; s++) {
-		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
-			return false;
-	}
-	return true;
-}
-
 static int opt_url(struct config_walk *c, yaml_node_t *v, const char *key, char **out)
 {
 	int rc = opt_text(c, v, key, SEED_URL_MAX, out);
 	size_t old;
 
-	if (rc || !*out || url_ok(*out))
+	/* The store's own rule for its URL fields (key is the field's name), checked
+	 * here so the error names the config line. */
+	if (rc || !*out || (**out && store_field_valid(STORE_DOMAIN, key, *out, NULL) == 0))
 		return rc;
 	old = config_walk_key(c, key);
 	rc = config_walk_fail(c, v, "'%s' is not an http:// or https:// URL with a host",
