@@ -165,19 +165,12 @@ static int parse_media(struct config_walk *c, yaml_node_t *n)
 	static const char *const keys[] = {"threads", "latch", "timeout", "quarantine_ms"};
 	struct config_media_relay *m = &c->cfg->media;
 	yaml_node_t *v[ARRAY_SIZE(keys)];
-	const char *s;
-	size_t old;
 	int rc = config_walk_map(c, n, keys, ARRAY_SIZE(keys), 0, v);
 
 	rc = rc ? rc : config_walk_u32_key(c, v[0], keys[0], 1, 64, &m->threads);
-	if (!rc && v[1]) {
-		old = config_walk_key(c, keys[1]);
-		rc = config_walk_str(c, v[1], &s);
-		if (!rc && strcmp(s, "symmetric") && strcmp(s, "strict"))
-			rc = config_walk_fail(c, v[1], "expected symmetric or strict");
-		m->strict_latch = !rc && !strcmp(s, "strict");
-		config_walk_pop(c, old);
-	}
+	rc = rc ? rc
+	        : config_walk_either_key(c, v[1], keys[1], "symmetric", "strict", "strict",
+	                                 &m->strict_latch);
 	rc = rc ? rc : config_walk_u32_key(c, v[2], keys[2], 0, 86400, &m->timeout_s);
 	rc = rc ? rc : config_walk_u32_key(c, v[3], keys[3], 0, 600000, &m->quarantine_ms);
 	return rc;

@@ -181,17 +181,9 @@ int config_routing(struct config_walk *c, yaml_node_t *n)
 			rc = config_walk_dup(c, v[0], s, &r->default_edge);
 		config_walk_pop(c, old);
 	}
-	if (!rc && v[1]) {
-		size_t old = config_walk_key(c, keys[1]);
-		const char *s;
-
-		rc = config_walk_str(c, v[1], &s);
-		if (!rc && strcmp(s, "accept") && strcmp(s, "reject"))
-			rc = config_walk_fail(c, v[1], "expected accept or reject");
-		if (!rc)
-			r->reject_edge_mismatch = strcmp(s, "reject") == 0;
-		config_walk_pop(c, old);
-	}
+	rc = rc ? rc
+	        : config_walk_either_key(c, v[1], keys[1], "accept", "reject", "reject",
+	                                 &r->reject_edge_mismatch);
 	rc = rc ? rc : config_walk_u32_key(c, v[2], keys[2], 1, 60, &secs);
 	r->failover_timeout_ms = secs * 1000;
 	return rc;

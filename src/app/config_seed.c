@@ -73,24 +73,6 @@ static int opt_sid(struct config_walk *c, yaml_node_t *v, const char *prefix, ch
 	return rc;
 }
 
-static int opt_bool(struct config_walk *c, yaml_node_t *v, const char *key, bool *out)
-{
-	const char *s;
-	size_t old;
-	int rc;
-
-	if (!v)
-		return 0;
-	old = config_walk_key(c, key);
-	rc = config_walk_str(c, v, &s);
-	if (!rc && strcmp(s, "true") && strcmp(s, "false"))
-		rc = config_walk_fail(c, v, "expected true or false");
-	if (!rc)
-		*out = strcmp(s, "true") == 0;
-	config_walk_pop(c, old);
-	return rc;
-}
-
 static int opt_url(struct config_walk *c, yaml_node_t *v, const char *key, char **out)
 {
 	int rc = opt_text(c, v, key, SEED_URL_MAX, out);
@@ -485,8 +467,11 @@ static int domain_one(struct config_walk *c, yaml_node_t *n, struct config_seed_
 	rc = rc ? rc : opt_method(c, v[6], keys[6], &d->voice_fallback_method);
 	rc = rc ? rc : opt_url(c, v[7], keys[7], &d->voice_status_callback_url);
 	rc = rc ? rc : opt_method(c, v[8], keys[8], &d->voice_status_callback_method);
-	rc = rc ? rc : opt_bool(c, v[9], keys[9], &d->secure);
-	rc = rc ? rc : opt_bool(c, v[10], keys[10], &d->sip_registration);
+	rc =
+	    rc ? rc : config_walk_either_key(c, v[9], keys[9], "true", "false", "true", &d->secure);
+	rc = rc ? rc
+	        : config_walk_either_key(c, v[10], keys[10], "true", "false", "true",
+	                                 &d->sip_registration);
 	if (!rc && v[11])
 		rc = twiml_key(c, v[11], &d->twiml);
 	if (!rc && v[12])

@@ -169,6 +169,25 @@ int config_walk_size_key(struct config_walk *c, yaml_node_t *v, const char *key,
 	return rc > 0 ? 0 : rc;
 }
 
+int config_walk_either_key(struct config_walk *c, yaml_node_t *v, const char *key, const char *a,
+                           const char *b, const char *yes, bool *out)
+{
+	const char *s;
+	size_t old;
+	int rc;
+
+	if (!v)
+		return 0;
+	old = config_walk_key(c, key);
+	rc = config_walk_str(c, v, &s);
+	if (!rc && strcmp(s, a) && strcmp(s, b))
+		rc = config_walk_fail(c, v, "expected %s or %s", a, b);
+	if (!rc)
+		*out = strcmp(s, yes) == 0;
+	config_walk_pop(c, old);
+	return rc;
+}
+
 int config_walk_port(struct config_walk *c, yaml_node_t *n, uint16_t *out)
 {
 	uint64_t v = 0;

@@ -53,6 +53,9 @@ int config_walk_u32_key(struct config_walk *c, yaml_node_t *v, const char *key, 
                         uint64_t max, uint32_t *out);
 int config_walk_size_key(struct config_walk *c, yaml_node_t *v, const char *key, uint64_t min,
                          uint64_t max, size_t *out);
+/* One optional key that is word a or word b: *out = (value is yes); absent: unchanged. */
+int config_walk_either_key(struct config_walk *c, yaml_node_t *v, const char *key, const char *a,
+                           const char *b, const char *yes, bool *out);
 int config_walk_port(struct config_walk *c, yaml_node_t *n, uint16_t *out);
 int config_walk_label(struct config_walk *c, yaml_node_t *n, const char **out);
 /* A list with min..max entries; a null value counts as empty when min is 0. */
