@@ -189,11 +189,11 @@ static void route_domain(struct edge *e, const struct sip_msg *inv, char *out, s
 	snprintf(out, cap, "%.*s", SLICE_ARG(rt.domain));
 }
 
-bool edge_route_exists(struct edge *e, const struct sip_msg *inv)
+bool edge_route_exists(struct edge *e, struct slice domain, const struct sip_msg *inv)
 {
 	char user[256], dom[128];
 
-	route_domain(e, inv, dom, sizeof(dom));
+	snprintf(dom, sizeof(dom), "%.*s", SLICE_ARG(domain));
 	return route_user(inv, user, sizeof(user)) && config_route_find(e->cfg, dom, user, NULL);
 }
 

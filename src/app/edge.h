@@ -77,8 +77,8 @@ void edge_stop(struct edge *e);
  */
 uint16_t edge_target_for_call(struct edge *e, struct call *call, const char *uri,
                               struct call_dial_target *d, char *why, size_t whylen);
-/* Whether a static route matches the INVITE's Request-URI user. */
-bool edge_route_exists(struct edge *e, const struct sip_msg *inv);
+/* Whether a static route covers the domain label (as resolved) and the Request-URI user. */
+bool edge_route_exists(struct edge *e, struct slice domain, const struct sip_msg *inv);
 /* Dials the first matching static route (or refuses the call). */
 int edge_route_static(struct edge *e, struct call *call, const struct sip_msg *inv,
                       const struct tp_peer *src);

@@ -255,7 +255,7 @@ static int admit_h(void *arg, struct txn *st, const struct sip_msg *req, const s
 	if (dom) {
 		if (domain_access(in, st, req, src, dom, user, sizeof(user)))
 			return -EACCES;
-	} else if (!edge_route_exists(e, req)) {
+	} else if (!edge_route_exists(e, rt.domain, req)) {
 		snprintf(why, sizeof(why), "Not Found (unknown domain '%.*s')",
 		         SLICE_ARG(rt.domain));
 		refuse(in, st, req, src, REFUSE_UNKNOWN_DOMAIN, 404, why, why);
