@@ -331,7 +331,8 @@ def get(a):
     recs = []
     try:
         with open(a.file) as f:
-            for line in f:
+            # A last line without its newline is a record the callee is still writing.
+            for line in f.read().split("\n")[:-1]:
                 r = json.loads(line)
                 if r["method"] == "INVITE" and not r["retrans"] and r["user"] == a.user:
                     recs.append(r)

@@ -321,7 +321,9 @@ def callee_invites(log, call_id=None, user=None):
     recs = []
     try:
         with open(log) as f:
-            recs = [json.loads(line) for line in f]
+            # The callee may be writing a record right now: a last line without its
+            # newline is not complete yet, and is left for the next read.
+            recs = [json.loads(line) for line in f.read().split("\n")[:-1]]
     except FileNotFoundError:
         pass
     if call_id is None:
